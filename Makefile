@@ -1,0 +1,67 @@
+# generative-asmr build. Every cgo build uses the same environment (none
+# beyond what `make deps` installs), so the ~3 minute llama.cpp compile is
+# cached once and reused by go build, go test and go vet alike.
+
+GO            ?= go
+MALGO_VERSION := v0.11.24
+BIN           := bin
+CACHE         := .cache
+SUDO          := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+TEST_TIMEOUT  ?= 30m
+BENCH_FLAGS   ?=
+
+.PHONY: all deps env build test vet bench run clean
+
+all: build
+
+# deps installs what a fresh Debian machine lacks to compile llama.cpp
+# through github.com/ollama/ollama/llama, whose vendor/ headers the Go
+# module proxy strips, and links the pinned ollama module where our shim's
+# #cgo lines look for llama.h and ggml.h. Idempotent: each step checks first.
+deps: .deps/ollama
+	@if [ ! -f /usr/include/nlohmann/json_fwd.hpp ] || [ ! -f /usr/include/stb/stb_image.h ]; then \
+		echo "deps: installing nlohmann-json3-dev libstb-dev"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nlohmann-json3-dev libstb-dev >/dev/null; \
+	fi
+	@if [ ! -f /usr/local/include/miniaudio/miniaudio.h ]; then \
+		echo "deps: installing miniaudio.h from github.com/gen2brain/malgo@$(MALGO_VERSION)"; \
+		dir=$$($(GO) mod download -json github.com/gen2brain/malgo@$(MALGO_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+		test -f "$$dir/miniaudio.h" || { echo "deps: miniaudio.h not found in malgo module ($$dir)"; exit 1; }; \
+		$(SUDO) mkdir -p /usr/local/include/miniaudio && \
+		$(SUDO) cp "$$dir/miniaudio.h" /usr/local/include/miniaudio/miniaudio.h; \
+	fi
+
+# The link target follows the ollama version pinned in go.mod.
+.deps/ollama: go.mod
+	@mkdir -p .deps
+	@dir=$$($(GO) mod download -json github.com/ollama/ollama | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+		test -f "$$dir/llama/llama.cpp/include/llama.h" || { echo "deps: llama.h not found under $$dir"; exit 1; }; \
+		ln -sfn "$$dir" .deps/ollama; echo "deps: .deps/ollama -> $$dir"
+
+# Nothing needs exporting after `make deps`; kept so `eval "$$(make env)"`
+# is harmless in scripts written for other setups.
+env:
+	@echo "# make deps installs headers system-wide; no environment is needed"
+
+build: deps
+	$(GO) build -o $(BIN)/asmr ./cmd/asmr
+
+vet: deps
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+test: deps vet
+	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+
+# bench writes bench/results.md: our reader against `ollama serve` on a
+# TinyLlama-shape synthetic model.
+bench: build
+	$(GO) build -o $(BIN)/ollama github.com/ollama/ollama
+	$(BIN)/asmr bench -ollama $(BIN)/ollama -work $(CACHE)/bench -out bench/results.md $(BENCH_FLAGS)
+
+run: build
+	$(BIN)/asmr demo -work $(CACHE)/demo
+
+clean:
+	rm -rf $(BIN) $(CACHE) .deps

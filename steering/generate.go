@@ -1,0 +1,369 @@
+package steering
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ollama/ollama/llama"
+)
+
+// Params controls one generation.
+type Params struct {
+	// System is an optional system message for the chat template.
+	System string
+	// Raw skips the chat template: the prompt is tokenized as given.
+	Raw bool
+
+	// Temperature 0 picks the most likely token (greedy).
+	Temperature float32
+	// TopK keeps the K most likely tokens; 0 disables it.
+	TopK int
+	// TopP keeps the smallest set of tokens whose probability reaches P;
+	// 0 or 1 disables it.
+	TopP float32
+	// Seed of the sampler's random draw. With Temperature 0 it has no effect.
+	Seed uint32
+
+	// MaxTokens caps the generated tokens; 0 = 256, negative = until the
+	// context is full.
+	MaxTokens int
+	// Stop ends generation at the first of these strings, which is not
+	// included in the text.
+	Stop []string
+
+	// Steer, when set, steers the attention heads during generation.
+	Steer *Steer
+}
+
+// StopReason says why generation ended.
+type StopReason string
+
+const (
+	StopEOS       StopReason = "eos"       // the model's end-of-generation token
+	StopString    StopReason = "stop"      // one of Params.Stop
+	StopLength    StopReason = "length"    // Params.MaxTokens reached
+	StopContext   StopReason = "context"   // the context is full
+	StopCancelled StopReason = "cancelled" // the caller's context ended
+)
+
+// Result is a finished (or cancelled) generation.
+type Result struct {
+	Text             string
+	PromptTokens     int
+	CompletionTokens int
+	StopReason       StopReason
+	// SteeredHeads is the number of heads the intervention touched.
+	SteeredHeads int
+	// PrefillDuration covers the prompt's decodes; DecodeDuration runs from
+	// the first sampled token to the end, as ollama's eval_duration does.
+	PrefillDuration time.Duration
+	DecodeDuration  time.Duration
+}
+
+// PrefillTPS is the prompt throughput in tokens per second.
+func (r *Result) PrefillTPS() float64 { return rate(r.PromptTokens, r.PrefillDuration) }
+
+// DecodeTPS is the generation throughput in tokens per second.
+func (r *Result) DecodeTPS() float64 { return rate(r.CompletionTokens, r.DecodeDuration) }
+
+func rate(n int, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+// ErrContextOverflow is wrapped by errors about prompts longer than the
+// context. Callers that can shorten the prompt test for it with errors.Is.
+var ErrContextOverflow = errors.New("prompt does not fit the context")
+
+func (p *Params) validate() error {
+	switch {
+	case p.Temperature < 0:
+		return fmt.Errorf("temperature %v: must be 0 (greedy) or more", p.Temperature)
+	case p.TopK < 0:
+		return fmt.Errorf("top-k %d: must be 0 (off) or more", p.TopK)
+	case p.TopP < 0 || p.TopP > 1:
+		return fmt.Errorf("top-p %v: must be between 0 and 1", p.TopP)
+	}
+	for i, s := range p.Stop {
+		if s == "" {
+			return fmt.Errorf("stop string %d is empty: remove it", i)
+		}
+	}
+	return nil
+}
+
+// Message is one turn of a chat.
+type Message struct {
+	Role    string
+	Content string
+}
+
+// plainTemplate frames a prompt for models without a chat template.
+func plainTemplate(system, prompt string) string {
+	var b strings.Builder
+	if system != "" {
+		b.WriteString(system)
+		b.WriteString("\n\n")
+	}
+	b.WriteString("User: ")
+	b.WriteString(prompt)
+	b.WriteString("\nAssistant:")
+	return b.String()
+}
+
+// FormatPrompt applies the GGUF's chat template, or a plain
+// "User: ...\nAssistant:" frame when the model has none or llama.cpp does
+// not recognise it.
+func (m *Model) FormatPrompt(system, prompt string) string {
+	if m.template != "" {
+		var msgs []Message
+		if system != "" {
+			msgs = append(msgs, Message{"system", system})
+		}
+		msgs = append(msgs, Message{"user", prompt})
+		if s, ok := applyChatTemplate(m.template, msgs); ok {
+			return s
+		}
+	}
+	return plainTemplate(system, prompt)
+}
+
+// Generate runs the model on prompt in a free slot (waiting for one while
+// ctx allows) and returns the generated text. A cancelled ctx stops between
+// tokens and returns the partial result with ctx's error.
+func (m *Model) Generate(ctx context.Context, prompt string, p Params) (*Result, error) {
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	text := prompt
+	if !p.Raw {
+		text = m.FormatPrompt(p.System, prompt)
+	}
+	tokens, err := m.Tokenize(text)
+	if err != nil {
+		return nil, fmt.Errorf("tokenize prompt: %w", err)
+	}
+	s, err := m.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer m.release(s)
+	return m.generate(ctx, s, tokens, p)
+}
+
+func (m *Model) generate(ctx context.Context, s *slot, tokens []int, p Params) (*Result, error) {
+	res := &Result{PromptTokens: len(tokens)}
+	if len(tokens) == 0 {
+		return nil, errors.New("prompt is empty after tokenization")
+	}
+	if len(tokens) >= s.nCtx {
+		return nil, fmt.Errorf("%w: the prompt has %d tokens and the context holds %d (one more is needed to answer): shorten the prompt or raise the context size",
+			ErrContextOverflow, len(tokens), s.nCtx)
+	}
+	if err := s.install(m.shape, p.Steer); err != nil {
+		return nil, err
+	}
+	if p.Steer.active() {
+		res.SteeredHeads = len(p.Steer.Intervention)
+	}
+	maxTokens := p.MaxTokens
+	if maxTokens == 0 {
+		maxTokens = 256
+	}
+	topP := p.TopP
+	if topP == 0 {
+		topP = 1
+	}
+	sampler, err := llama.NewSamplingContext(m.model, llama.SamplingParams{
+		TopK: p.TopK, TopP: topP, MinP: 0, TypicalP: 1, Temp: p.Temperature,
+		RepeatLastN: 64, PenaltyRepeat: 1, Seed: p.Seed,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create sampler: %w", err)
+	}
+
+	start := time.Now()
+	s.ctx.KvCacheClear()
+	idx, err := s.prefill(ctx, tokens, p.Steer, false)
+	if err != nil {
+		return nil, err
+	}
+	res.PrefillDuration = time.Since(start)
+
+	start = time.Now()
+	defer func() { res.DecodeDuration = time.Since(start) }()
+	var out []byte
+	maxStop := 0
+	for _, st := range p.Stop {
+		maxStop = max(maxStop, len(st))
+	}
+	pos := len(tokens)
+	for {
+		if err := ctx.Err(); err != nil {
+			res.StopReason = StopCancelled
+			res.Text = validPrefix(out)
+			return res, err
+		}
+		tok := sampler.Sample(s.ctx, idx)
+		sampler.Accept(tok, true)
+		if m.model.TokenIsEog(tok) {
+			res.StopReason = StopEOS
+			break
+		}
+		res.CompletionTokens++
+		before := len(out)
+		out = append(out, m.model.TokenToPiece(tok)...)
+		if cut, ok := findStop(out, max(0, before-maxStop+1), p.Stop); ok {
+			out = out[:cut]
+			res.StopReason = StopString
+			break
+		}
+		if maxTokens > 0 && res.CompletionTokens >= maxTokens {
+			res.StopReason = StopLength
+			break
+		}
+		if pos >= s.nCtx {
+			res.StopReason = StopContext
+			break
+		}
+		s.batch.Clear()
+		s.batch.Add(tok, nil, pos, true, 0)
+		s.steerColumns(0, boolInt(p.Steer.active()))
+		if err := s.decode(); err != nil {
+			return nil, fmt.Errorf("decode token at position %d: %w", pos, err)
+		}
+		idx = 0
+		pos++
+	}
+	res.Text = validPrefix(out)
+	return res, nil
+}
+
+// prefill decodes the prompt in batches of at most n_ubatch tokens, so each
+// decode is one callback pass. It returns the batch index of the last
+// token's logits. With allLogits every position gets logits (used by
+// Evaluate), read after each batch by onBatch.
+func (s *slot) prefill(ctx context.Context, tokens []int, st *Steer, allLogits bool) (int, error) {
+	return s.prefillEach(ctx, tokens, st, allLogits, nil)
+}
+
+func (s *slot) prefillEach(ctx context.Context, tokens []int, st *Steer, allLogits bool, onBatch func(start, n int)) (int, error) {
+	last := 0
+	for start := 0; start < len(tokens); start += s.nBatch {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		end := min(start+s.nBatch, len(tokens))
+		s.batch.Clear()
+		for i := start; i < end; i++ {
+			s.batch.Add(tokens[i], nil, i, allLogits || i == len(tokens)-1, 0)
+		}
+		n := end - start
+		switch {
+		case !st.active():
+			s.steerColumns(0, 0)
+		case st.Scope == ScopeAll:
+			s.steerColumns(0, n)
+		case end == len(tokens):
+			s.steerColumns(n-1, n) // generation scope: the last prompt token
+		default:
+			s.steerColumns(0, 0)
+		}
+		if err := s.decode(); err != nil {
+			return 0, fmt.Errorf("decode prompt tokens %d..%d: %w", start, end-1, err)
+		}
+		if onBatch != nil {
+			onBatch(start, n)
+		}
+		last = n - 1
+	}
+	return last, nil
+}
+
+// decode runs the slot's batch and checks that the hook saw every steered
+// or captured layer exactly once, so a model whose graph names its
+// attention output differently fails loudly instead of running unsteered.
+func (s *slot) decode() error {
+	s.resetStats()
+	if err := s.ctx.Decode(s.batch); err != nil {
+		return err
+	}
+	st := s.stats()
+	if st.Bad > 0 {
+		return fmt.Errorf("steering hook skipped %d attention outputs with an unexpected type or layout (want F32 [%d, tokens])", st.Bad, int(s.hook.width))
+	}
+	ask, _, _ := s.layerTable()
+	want := 0
+	for _, a := range ask {
+		want += int(a)
+	}
+	if st.Seen != int64(want) {
+		return fmt.Errorf("steering hook saw %d of %d asked kqv_out tensors: this model's graph does not expose per-layer attention output as llama.cpp's llama architecture does", st.Seen, want)
+	}
+	return nil
+}
+
+// Evaluate returns the logits of every position of tokens, with optional
+// steering. It is the exact view used by tests and by probes that measure
+// how steering moves the output distribution.
+func (m *Model) Evaluate(ctx context.Context, tokens []int, st *Steer) ([][]float32, error) {
+	s, err := m.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer m.release(s)
+	if len(tokens) == 0 || len(tokens) > s.nCtx {
+		return nil, fmt.Errorf("%w: %d tokens for a context of %d", ErrContextOverflow, len(tokens), s.nCtx)
+	}
+	if err := s.install(m.shape, st); err != nil {
+		return nil, err
+	}
+	s.ctx.KvCacheClear()
+	logits := make([][]float32, 0, len(tokens))
+	_, err = s.prefillEach(ctx, tokens, st, true, func(_, n int) {
+		for i := range n {
+			logits = append(logits, s.ctx.GetLogitsIth(i))
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return logits, nil
+}
+
+func findStop(out []byte, from int, stops []string) (int, bool) {
+	best, found := 0, false
+	for _, st := range stops {
+		if i := bytes.Index(out[from:], []byte(st)); i >= 0 && (!found || from+i < best) {
+			best, found = from+i, true
+		}
+	}
+	return best, found
+}
+
+// validPrefix drops a multi-byte character cut off by the end of generation.
+func validPrefix(b []byte) string {
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				b = b[:i]
+			}
+			break
+		}
+	}
+	return string(b)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

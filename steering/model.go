@@ -1,0 +1,378 @@
+// Package steering runs a GGUF model in-process through llama.cpp (the
+// github.com/ollama/ollama/llama binding) and steers it by adding vectors to
+// the outputs of chosen attention heads, as ASMR's equation 2 does. The same
+// hook captures per-head activations for probing.
+package steering
+
+/*
+#include <stdlib.h>
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/ollama/ollama/llama"
+	"github.com/ollama/ollama/ml"
+
+	"github.com/asmr-search/generative-asmr/steering/ollamastore"
+)
+
+// FlashAttention selects llama.cpp's flash-attention kernel.
+type FlashAttention int
+
+const (
+	FlashAttentionAuto FlashAttention = iota
+	FlashAttentionOn
+	FlashAttentionOff
+)
+
+// Options sets how a model is opened. Zero values pick sensible defaults.
+type Options struct {
+	// Threads used for decoding; 0 = the number of CPUs.
+	Threads int
+	// ContextSize is the KV-cache length in tokens per slot; 0 = 4096, capped
+	// at the model's training context.
+	ContextSize int
+	// BatchSize is the most tokens one decode (one eval-callback pass)
+	// holds; 0 = 512.
+	BatchSize int
+	// GPULayers offloads that many layers to a GPU backend found through
+	// OLLAMA_LIBRARY_PATH; 0 = CPU only, -1 = all layers.
+	GPULayers int
+	// Mmap maps the weights instead of reading them. nil = off when running
+	// on CPU (reading is much faster to decode with there) and on otherwise.
+	Mmap *bool
+	// Slots is the number of generations that may run at once, each with its
+	// own context and KV cache; 0 = 1.
+	Slots int
+	// FlashAttention: auto by default.
+	FlashAttention FlashAttention
+	// CaptureSequences is how many prompts CaptureLastToken packs into one
+	// decode; 0 = 8.
+	CaptureSequences int
+	// KVCacheType is the element type of the KV cache: "f16" (default),
+	// "f32" (exact, twice the memory), "q8_0" or "q4_0".
+	KVCacheType string
+	// Poll is the polling level (0..100) of the persistent CPU threadpool;
+	// 0 = llama.cpp's default 50. Negative disables the persistent pool.
+	Poll int
+}
+
+func (o Options) withDefaults() Options {
+	if o.Threads <= 0 {
+		o.Threads = runtime.NumCPU()
+	}
+	if o.ContextSize <= 0 {
+		o.ContextSize = 4096
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 512
+	}
+	if o.Slots <= 0 {
+		o.Slots = 1
+	}
+	if o.CaptureSequences <= 0 {
+		o.CaptureSequences = 8
+	}
+	if o.Poll == 0 {
+		o.Poll = 50
+	}
+	if o.KVCacheType == "" {
+		o.KVCacheType = "f16"
+	}
+	return o
+}
+
+// kvType maps a KV-cache type name to its ggml type.
+func kvType(name string) (C.int, error) {
+	switch strings.ToLower(name) {
+	case "f16":
+		return C.GGML_TYPE_F16, nil
+	case "f32":
+		return C.GGML_TYPE_F32, nil
+	case "q8_0":
+		return C.GGML_TYPE_Q8_0, nil
+	case "q4_0":
+		return C.GGML_TYPE_Q4_0, nil
+	}
+	return 0, fmt.Errorf("KV cache type %q: want f16, f32, q8_0 or q4_0", name)
+}
+
+// Shape is what steering needs to know about a model's attention.
+type Shape struct {
+	Arch         string
+	Layers       int
+	Heads        int
+	KVHeads      int
+	HeadDim      int // d_h of the value heads: the width of one head in kqv_out
+	Embd         int
+	Vocab        int
+	TrainContext int
+}
+
+// Width is the row count of kqv_out: all heads concatenated.
+func (s Shape) Width() int { return s.Heads * s.HeadDim }
+
+// Model is a loaded GGUF model with a fixed number of generation slots.
+// It is safe for concurrent use.
+type Model struct {
+	path     string
+	opts     Options
+	shape    Shape
+	template string
+	model    *llama.Model
+	slots    chan *slot
+
+	mu     sync.Mutex
+	all    []*slot
+	closed bool
+}
+
+var backendOnce sync.Once
+
+// Load opens a GGUF file, or an Ollama model name such as "llama3.2:1b"
+// resolved through the local Ollama store, and creates its slots.
+func Load(pathOrName string, opts Options) (*Model, error) {
+	opts = opts.withDefaults()
+	if _, err := kvType(opts.KVCacheType); err != nil {
+		return nil, fmt.Errorf("load model %q: %w", pathOrName, err)
+	}
+	path := pathOrName
+	if _, err := os.Stat(path); err != nil {
+		if !ollamastore.LooksLikeName(pathOrName) {
+			return nil, fmt.Errorf("load model %q: %w", pathOrName, err)
+		}
+		m, rerr := ollamastore.Resolve(pathOrName)
+		if rerr != nil {
+			return nil, fmt.Errorf("load model %q: not a file (%v), and not in the Ollama store: %w", pathOrName, err, rerr)
+		}
+		path = m.ModelPath
+	}
+	if err := checkGGUF(path); err != nil {
+		return nil, fmt.Errorf("load model %q: %w", pathOrName, err)
+	}
+
+	if err := checkParamsLayout(); err != nil {
+		return nil, err
+	}
+	backendOnce.Do(llama.BackendInit)
+	mmap := opts.GPULayers != 0
+	if opts.Mmap != nil {
+		mmap = *opts.Mmap
+	}
+	gpuLayers := opts.GPULayers
+	if gpuLayers < 0 {
+		gpuLayers = 1 << 20
+	}
+	lm, err := llama.LoadModelFromFile(path, llama.ModelParams{NumGpuLayers: gpuLayers, UseMmap: mmap})
+	if err != nil {
+		return nil, fmt.Errorf("load model %q: %w (set ASMR_LLAMA_LOG=info for llama.cpp's reason)", pathOrName, err)
+	}
+	m := &Model{path: path, opts: opts, model: lm}
+	if err := m.readShape(); err != nil {
+		llama.FreeModel(lm)
+		return nil, fmt.Errorf("load model %q: %w", pathOrName, err)
+	}
+	if m.opts.ContextSize > m.shape.TrainContext && m.shape.TrainContext > 0 {
+		m.opts.ContextSize = m.shape.TrainContext
+	}
+	m.template = chatTemplate(cModel(lm))
+	m.slots = make(chan *slot, opts.Slots)
+	for range opts.Slots {
+		s, err := m.newSlot(m.opts.ContextSize, 1)
+		if err != nil {
+			m.Close()
+			return nil, fmt.Errorf("load model %q: %w", pathOrName, err)
+		}
+		m.all = append(m.all, s)
+		m.slots <- s
+	}
+	slog.Debug("model loaded", "path", path, "layers", m.shape.Layers, "heads", m.shape.Heads,
+		"head_dim", m.shape.HeadDim, "slots", opts.Slots, "ctx", m.opts.ContextSize, "mmap", mmap)
+	return m, nil
+}
+
+// checkGGUF rejects files that are not GGUF before llama.cpp sees them, so
+// the error says what is wrong instead of "unable to load model".
+func checkGGUF(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var magic [4]byte
+	if _, err := f.Read(magic[:]); err != nil || string(magic[:]) != "GGUF" {
+		return fmt.Errorf("%s is not a GGUF file (magic %q)", path, magic[:])
+	}
+	return nil
+}
+
+func (m *Model) readShape() error {
+	cm := cModel(m.model)
+	arch, _ := metaString(cm, "general.architecture")
+	s := Shape{
+		Arch:         arch,
+		Layers:       int(C.llama_model_n_layer(cm)),
+		Heads:        int(C.llama_model_n_head(cm)),
+		KVHeads:      int(C.llama_model_n_head_kv(cm)),
+		Embd:         int(C.llama_model_n_embd(cm)),
+		Vocab:        m.model.NumVocab(),
+		TrainContext: int(C.llama_model_n_ctx_train(cm)),
+	}
+	if s.Heads <= 0 || s.Layers <= 0 {
+		return fmt.Errorf("model reports %d layers and %d heads", s.Layers, s.Heads)
+	}
+	s.HeadDim = s.Embd / s.Heads
+	if v, ok := metaString(cm, arch+".attention.value_length"); ok {
+		if _, err := fmt.Sscan(v, &s.HeadDim); err != nil {
+			return fmt.Errorf("bad %s.attention.value_length %q: %w", arch, v, err)
+		}
+	}
+	m.shape = s
+	return nil
+}
+
+// Shape reports the model's attention shape.
+func (m *Model) Shape() Shape { return m.shape }
+
+// Path is the GGUF file the model was loaded from.
+func (m *Model) Path() string { return m.path }
+
+// ContextSize is the per-slot context length in tokens.
+func (m *Model) ContextSize() int { return m.opts.ContextSize }
+
+// ChatTemplate is the template stored in the GGUF, or "".
+func (m *Model) ChatTemplate() string { return m.template }
+
+// Tokenize turns text into tokens, adding BOS when the model asks for it.
+func (m *Model) Tokenize(text string) ([]int, error) {
+	return m.model.Tokenize(text, m.model.AddBOSToken(), true)
+}
+
+// ErrClosed is returned by calls on a closed model.
+var ErrClosed = errors.New("model is closed")
+
+// acquire waits for a free slot or for ctx.
+func (m *Model) acquire(ctx context.Context) (*slot, error) {
+	select {
+	case s, ok := <-m.slots:
+		if !ok {
+			return nil, ErrClosed
+		}
+		return s, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (m *Model) release(s *slot) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		s.free()
+		return
+	}
+	m.slots <- s
+}
+
+// Close frees the slots that are idle now and the rest as they are
+// released; the model's weights are freed with the last slot.
+func (m *Model) Close() {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return
+	}
+	m.closed = true
+	m.mu.Unlock()
+	// Busy slots are freed by release; wait for them so the weights can go.
+	for range m.all {
+		s := <-m.slots
+		s.free()
+	}
+	llama.FreeModel(m.model)
+}
+
+// slot is one llama.cpp context with its hook and threadpool.
+type slot struct {
+	ctx    *llama.Context
+	hook   *C.asmr_hook
+	pool   *C.struct_ggml_threadpool
+	batch  *llama.Batch
+	nCtx   int
+	nBatch int
+	nSeq   int
+	// layers whose shift is currently installed, to clear them cheaply
+	steered []int
+}
+
+func (m *Model) newSlot(nCtx, nSeq int) (*slot, error) {
+	o := m.opts
+	fa := ml.FlashAttentionAuto
+	switch o.FlashAttention {
+	case FlashAttentionOn:
+		fa = ml.FlashAttentionEnabled
+	case FlashAttentionOff:
+		fa = ml.FlashAttentionDisabled
+	}
+	hook := C.asmr_hook_new(C.int32_t(m.shape.Layers), C.int32_t(m.shape.Width()), C.int32_t(o.BatchSize))
+	if hook == nil {
+		return nil, errors.New("allocate steering hook: out of memory")
+	}
+	params := llama.NewContextParams(nCtx, o.BatchSize, nSeq, o.Threads, fa, "")
+	// Several sequences in one decode must keep batch order in the callback's
+	// columns; a unified KV cache makes llama.cpp split batches in order.
+	C.asmr_params_set_hook(cContextParams(&params), hook, C.bool(nSeq > 1), false)
+	kt, _ := kvType(o.KVCacheType)
+	C.asmr_params_set_kv_type(cContextParams(&params), kt)
+	lctx, err := llama.NewContextWithModel(m.model, params)
+	if err != nil {
+		C.asmr_hook_free(hook)
+		return nil, fmt.Errorf("create context (n_ctx %d, batch %d, sequences %d): %w", nCtx, o.BatchSize, nSeq, err)
+	}
+	s := &slot{ctx: lctx, hook: hook, nCtx: nCtx, nBatch: o.BatchSize, nSeq: nSeq}
+	if err := checkContextLayout(lctx, m.model, nCtx); err != nil {
+		s.free()
+		return nil, err
+	}
+	// With every layer on a GPU the CPU pool would only spin.
+	if o.Poll > 0 && (o.GPULayers >= 0 && o.GPULayers <= m.shape.Layers) {
+		s.pool = C.asmr_threadpool_attach(cContext(lctx), C.int(o.Threads), C.uint32_t(min(o.Poll, 100)))
+	}
+	b, err := llama.NewBatch(o.BatchSize, nSeq, 0)
+	if err != nil {
+		s.free()
+		return nil, err
+	}
+	s.batch = b
+	return s, nil
+}
+
+func (s *slot) free() {
+	if s.batch != nil {
+		s.batch.Free()
+		s.batch = nil
+	}
+	if s.ctx != nil {
+		C.llama_free(cContext(s.ctx))
+		s.ctx = nil
+	}
+	// The pool must outlive the context that uses it.
+	if s.pool != nil {
+		C.ggml_threadpool_free(s.pool)
+		s.pool = nil
+	}
+	if s.hook != nil {
+		C.asmr_hook_free(s.hook)
+		s.hook = nil
+	}
+}

@@ -1,0 +1,65 @@
+// Package steering's C side: the llama.cpp eval callback that adds steering
+// shifts to, and copies activations out of, the attention output of chosen
+// layers ("kqv_out-<layer>", before the W_o projection).
+//
+// The callback is written in C because the scheduler asks it about every node
+// of every graph, hundreds of times per token; a call into Go for each would
+// cost more than the steering itself. Go fills the tables below between
+// decodes and never while llama_decode runs.
+#ifndef ASMR_SHIM_H
+#define ASMR_SHIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#include "ggml.h"
+#include "ggml-backend.h"
+#include "ggml-cpu.h"
+#include "llama.h"
+
+typedef struct asmr_hook {
+    int32_t n_layer;
+    int32_t width;      // rows of kqv_out: n_head * d_h
+    int32_t max_cols;   // n_ubatch: the most columns one callback pass can see
+
+    // Per layer, filled by Go.
+    uint8_t *ask;       // [n_layer]: 1 = ask the scheduler for kqv_out-<l>
+    float **shift;      // [n_layer]: NULL or [width], added to every steered column
+    float **capture;    // [n_layer]: NULL or [max_cols * width], filled for capture_col
+
+    // Per decode, filled by Go.
+    uint8_t *steer_col;   // [max_cols]: 1 = add the layer's shift to this column
+    int32_t *capture_col; // [max_cols]: columns copied into capture[l], in order
+    int32_t n_capture;
+
+    // Written by the callback; read by Go after a decode.
+    int64_t n_seen;     // asked tensors the callback processed
+    int64_t n_bad;      // asked tensors skipped (unexpected type or shape)
+    int64_t n_device;   // asked tensors that were not in host memory
+
+    float *scratch;     // [max_cols * width]: staging copy for device buffers
+} asmr_hook;
+
+asmr_hook *asmr_hook_new(int32_t n_layer, int32_t width, int32_t max_cols);
+void asmr_hook_free(asmr_hook *h);
+
+// asmr_cb_eval is a ggml_backend_sched_eval_callback.
+bool asmr_cb_eval(struct ggml_tensor *t, bool ask, void *user_data);
+
+// asmr_params_set_hook installs the callback and tunes the context params
+// the Go binding does not expose.
+void asmr_params_set_hook(struct llama_context_params *p, asmr_hook *h, bool kv_unified, bool embeddings);
+
+// asmr_params_set_kv_type sets the KV-cache element type (ggml_type) of K and V.
+void asmr_params_set_kv_type(struct llama_context_params *p, int type);
+
+// asmr_threadpool_attach creates a persistent, polling CPU threadpool and
+// attaches it to ctx. Without it each graph split wakes sleeping workers,
+// which costs about 9% of decode speed when layers are steered.
+struct ggml_threadpool *asmr_threadpool_attach(struct llama_context *ctx, int n_threads, uint32_t poll);
+
+// asmr_log_quiet routes llama.cpp and ggml logging through a level filter.
+void asmr_log_set_level(int min_level);
+
+#endif
