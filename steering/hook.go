@@ -120,3 +120,23 @@ func boolByte(b bool) C.uint8_t {
 	}
 	return 0
 }
+
+// forceStaging makes the callback copy through ggml_backend_tensor_get/_set
+// even for host buffers, as it must for GPU buffers (tests only).
+func (m *Model) forceStaging(on bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, s := range m.all {
+		s.hook.force_staging = C.bool(on)
+	}
+}
+
+// deviceTensors reports how many asked tensors went through the staging
+// copy in each slot's last decode.
+func (m *Model) deviceTensors() int64 {
+	var n int64
+	for _, s := range m.all {
+		n += int64(s.hook.n_device)
+	}
+	return n
+}

@@ -81,7 +81,7 @@ bool asmr_cb_eval(struct ggml_tensor *t, bool ask, void *user_data) {
     }
 
     struct ggml_backend_buffer *buf = t->view_src ? t->view_src->buffer : t->buffer;
-    const bool host = buf == NULL || ggml_backend_buffer_is_host(buf);
+    const bool host = !h->force_staging && (buf == NULL || ggml_backend_buffer_is_host(buf));
     char *base;
     size_t row_stride;
     if (host) {

@@ -39,6 +39,10 @@ typedef struct asmr_hook {
     int64_t n_device;   // asked tensors that were not in host memory
 
     float *scratch;     // [max_cols * width]: staging copy for device buffers
+
+    // Tests set this to take the device-buffer path (tensor_get/_set) on
+    // host buffers too, so that path is exercised on machines without a GPU.
+    bool force_staging;
 } asmr_hook;
 
 asmr_hook *asmr_hook_new(int32_t n_layer, int32_t width, int32_t max_cols);

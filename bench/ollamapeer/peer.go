@@ -77,11 +77,18 @@ type Peer struct {
 // Build builds the ollama binary to out with `go build -o out
 // github.com/ollama/ollama`, inside the Go module that contains the current
 // working directory, so that the ollama version pinned in that module's
-// go.mod applies (run it from within generative-asmr). It needs cgo and the
-// C headers our Makefile installs (nlohmann-json3-dev, libstb-dev,
-// miniaudio/miniaudio.h); the environment, CGO_* flags included, is passed
-// through, so keep those identical to the rest of the build to reuse its
-// cache. The build is cold-slow (minutes on 2 cores).
+// go.mod applies (run it from within generative-asmr).
+//
+// Nothing in our module imports ollama's main package, so `go mod tidy`
+// drops the go.sum lines its dependencies need. Build therefore works on a
+// temporary copy of go.mod and go.sum (-modfile, -mod=mod): the pinned
+// versions apply, missing checksums are added to the copy only, and the
+// repository's go.mod and go.sum are never written.
+//
+// It needs cgo and the C headers our Makefile installs (nlohmann-json3-dev,
+// libstb-dev, miniaudio/miniaudio.h). The environment, CGO_* flags included,
+// is passed through; keep those identical to the rest of the build to reuse
+// its cache. Cold, the build takes minutes on 2 cores.
 func Build(ctx context.Context, out string) error {
 	abs, err := filepath.Abs(out)
 	if err != nil {
@@ -98,7 +105,21 @@ func Build(ctx context.Context, out string) error {
 	if modFile == "" || modFile == os.DevNull {
 		return errors.New("ollamapeer: build: the working directory is not inside a Go module; run from within the generative-asmr module so that its go.mod pins the ollama version")
 	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", abs, ollamaPkg)
+	tmp, err := os.MkdirTemp("", "ollamapeer-build-")
+	if err != nil {
+		return fmt.Errorf("ollamapeer: build: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	tmpMod := filepath.Join(tmp, "go.mod")
+	if err := copyFile(modFile, tmpMod); err != nil {
+		return fmt.Errorf("ollamapeer: build: copying go.mod: %w", err)
+	}
+	sum := strings.TrimSuffix(modFile, ".mod") + ".sum"
+	if err := copyFile(sum, filepath.Join(tmp, "go.sum")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("ollamapeer: build: copying go.sum: %w", err)
+	}
+
+	cmd := exec.CommandContext(ctx, "go", "build", "-modfile="+tmpMod, "-mod=mod", "-o", abs, ollamaPkg)
 	cmd.Dir = filepath.Dir(modFile)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
 	var buf bytes.Buffer
@@ -110,6 +131,14 @@ func Build(ctx context.Context, out string) error {
 			ollamaPkg, cmd.Dir, time.Since(start).Round(time.Second), err, tail(buf.Bytes(), 4096))
 	}
 	return nil
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o644)
 }
 
 // Start starts `binary serve` on a free loopback port, with OLLAMA_MODELS =
