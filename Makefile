@@ -57,7 +57,7 @@ test: deps vet
 # bench writes bench/results.md: our reader against `ollama serve` on a
 # TinyLlama-shape synthetic model.
 bench: build
-	$(GO) build -o $(BIN)/ollama github.com/ollama/ollama
+	$(GO) build -o $(BIN)/ollama github.com/ollama/ollama  # pinned by the tool line in go.mod
 	$(BIN)/asmr bench -ollama $(BIN)/ollama -work $(CACHE)/bench -out bench/results.md $(BENCH_FLAGS)
 
 run: build

@@ -167,3 +167,19 @@ void asmr_log_set_level(int min_level) {
     asmr_min_level = min_level;
     llama_log_set(asmr_log, NULL);
 }
+
+bool asmr_to_float(int type, const void *src, float *dst, int64_t n) {
+    if (type == GGML_TYPE_F32) {
+        memcpy(dst, src, (size_t)n * sizeof(float));
+        return true;
+    }
+    if (type < 0 || type >= GGML_TYPE_COUNT) {
+        return false;
+    }
+    const struct ggml_type_traits *tt = ggml_get_type_traits((enum ggml_type)type);
+    if (tt == NULL || tt->to_float == NULL || n % tt->blck_size != 0) {
+        return false;
+    }
+    tt->to_float(src, dst, n);
+    return true;
+}

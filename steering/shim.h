@@ -63,6 +63,10 @@ void asmr_params_set_kv_type(struct llama_context_params *p, int type);
 // which costs about 9% of decode speed when layers are steered.
 struct ggml_threadpool *asmr_threadpool_attach(struct llama_context *ctx, int n_threads, uint32_t poll);
 
+// asmr_to_float dequantizes n values of ggml type `type` (any type ggml
+// knows, quantized ones included) into dst. Returns false for an unknown type.
+bool asmr_to_float(int type, const void *src, float *dst, int64_t n);
+
 // asmr_log_quiet routes llama.cpp and ggml logging through a level filter.
 void asmr_log_set_level(int min_level);
 

@@ -17,9 +17,15 @@
 //     ggml.GGML.FlashAttention.
 //   - mmap: with no GPU, and no use_mmap option, weights are loaded without
 //     mmap (LoadRequest.UseMmap = false).
-//   - The server caches the KV of the previous prompt per slot: a prompt that
-//     repeats a previous one is only partly evaluated again, so measure
-//     prefill with a prompt the peer has not seen, or read PromptTokens.
+//   - The runner keeps the KV of the previous prompt per slot and evaluates
+//     only the part of a new prompt that differs. The llama.cpp runner still
+//     reports every prompt token in prompt_eval_count, while
+//     prompt_eval_duration covers only the evaluated ones, so PrefillTPS is
+//     inflated for a prompt that shares a prefix with the previous one:
+//     measure prefill with prompts that differ from the first token on.
+//   - `go build` of ollama compiles the ggml CPU backend in through cgo, with
+//     ggml's cgo flags (no -march): the same code our reader links, unlike
+//     the release binaries' per-CPU-variant backends.
 //
 // Start passes its own environment on to `ollama serve`, so callers can set
 // OLLAMA_FLASH_ATTENTION, OLLAMA_NEW_ENGINE, OLLAMA_NUM_PARALLEL and the like
@@ -338,8 +344,8 @@ func (p *Peer) Create(ctx context.Context, name, ggufPath string) error {
 
 // Timing is the server's own measurement of one generation.
 type Timing struct {
-	PromptTokens int           // prompt_eval_count: prompt tokens evaluated (cached ones excluded)
-	PromptDur    time.Duration // prompt_eval_duration
+	PromptTokens int           // prompt_eval_count: prompt tokens (llama.cpp runner: cached ones included)
+	PromptDur    time.Duration // prompt_eval_duration: time spent evaluating the uncached prompt tokens
 	EvalTokens   int           // eval_count: tokens generated
 	EvalDur      time.Duration // eval_duration
 	LoadDur      time.Duration // load_duration (model load, if this request loaded it)

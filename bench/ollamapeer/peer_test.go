@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/asmr-search/generative-asmr/steering/ollamastore"
 )
 
 // sharedTinyModel is a third-party GGUF outside this repository (see
@@ -81,6 +83,25 @@ func TestOllamaPeer(t *testing.T) {
 		if tm.EvalTokens > 8 {
 			t.Errorf("%s: eval_count %d > num_predict 8", label, tm.EvalTokens)
 		}
+	}
+
+	// Cross-checks with ollamastore: the entry ollama created resolves to
+	// the same GGUF, and an entry written by ollamastore.WriteStore into the
+	// store the server uses runs too.
+	m, err := ollamastore.ResolveIn(p.ModelsDir, "tiny:test")
+	if err != nil {
+		t.Fatalf("ollamastore cannot resolve the model ollama created: %v", err)
+	}
+	if want, _, err := fileDigest(gguf); err != nil || m.Digest != want {
+		t.Errorf("resolved digest %s, want %s (%v)", m.Digest, want, err)
+	}
+	if _, err := ollamastore.WriteStore(p.ModelsDir, "written/bystore:v1", gguf, "{{ .Prompt }}"); err != nil {
+		t.Fatal(err)
+	}
+	if tm, err := p.Generate(ctx, "written/bystore:v1", prompt, 4, 2, 512); err != nil {
+		t.Errorf("ollama cannot run a model written by ollamastore.WriteStore: %v", err)
+	} else {
+		t.Logf("WriteStore entry: eval %d tok", tm.EvalTokens)
 	}
 
 	info, err := p.RunnerInfo()

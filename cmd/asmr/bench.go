@@ -99,7 +99,6 @@ func runBench(ctx context.Context, args []string) error {
 		{name: fmt.Sprintf("ours, every head of every layer (%d)", len(every)), steer: benchSteer(sh, every), heads: len(every)},
 	}
 
-	prompt := benchPrompt(*promptTokens)
 	if *ollamaBin != "" {
 		peer, err := ollamapeer.Start(ctx, *ollamaBin, filepath.Join(*work, "ollama-models"), filepath.Join(*work, "ollama.log"))
 		if err != nil {
@@ -110,7 +109,7 @@ func runBench(ctx context.Context, args []string) error {
 			return err
 		}
 		configs = append(configs, &benchConfig{name: "ollama serve", peer: true, note: fmt.Sprintf("pid %d, log %s", peer.PID(), filepath.Join(*work, "ollama.log"))})
-		run := func(c *benchConfig) (benchSample, error) {
+		run := func(c *benchConfig, prompt string) (benchSample, error) {
 			if !c.peer {
 				return runOurs(ctx, m, c, prompt, *genTokens)
 			}
@@ -119,7 +118,9 @@ func runBench(ctx context.Context, args []string) error {
 		}
 		return benchRounds(ctx, configs, run, *rounds, spec, opts, rf, *promptTokens, *genTokens, *out, modelPath)
 	}
-	run := func(c *benchConfig) (benchSample, error) { return runOurs(ctx, m, c, prompt, *genTokens) }
+	run := func(c *benchConfig, prompt string) (benchSample, error) {
+		return runOurs(ctx, m, c, prompt, *genTokens)
+	}
 	return benchRounds(ctx, configs, run, *rounds, spec, opts, rf, *promptTokens, *genTokens, *out, modelPath)
 }
 
@@ -131,18 +132,22 @@ func runOurs(ctx context.Context, m *steering.Model, c *benchConfig, prompt stri
 	return benchSample{r.PromptTokens, r.CompletionTokens, r.PrefillTPS(), r.DecodeTPS()}, nil
 }
 
-func benchRounds(ctx context.Context, configs []*benchConfig, run func(*benchConfig) (benchSample, error),
+func benchRounds(ctx context.Context, configs []*benchConfig, run func(*benchConfig, string) (benchSample, error),
 	rounds int, spec testmodel.Spec, opts steering.Options, rf readerFlags, promptTokens, genTokens int, out, modelPath string) error {
+	// Every run gets its own prompt: ollama's runner reuses the KV cache of
+	// a repeated prompt, which would inflate its prefill figure.
+	runs := 0
+	next := func() string { runs++; return benchPrompt(runs, promptTokens) }
 	// One warm-up run each: page in weights, build graphs, load the peer.
 	for _, c := range configs {
-		if _, err := run(c); err != nil {
+		if _, err := run(c, next()); err != nil {
 			return fmt.Errorf("warm-up %s: %w", c.name, err)
 		}
 	}
 	for r := range rounds {
 		for i := range configs {
 			c := configs[(i+r)%len(configs)]
-			s, err := run(c)
+			s, err := run(c, next())
 			if err != nil {
 				return fmt.Errorf("round %d, %s: %w", r+1, c.name, err)
 			}
@@ -182,7 +187,7 @@ func benchReport(configs []*benchConfig, rounds int, spec testmodel.Spec, rf rea
 		spec.Name, spec.Layers, spec.Heads, spec.KVHeads, spec.HeadDim, spec.FFN, spec.Vocab, spec.Type, float64(st.Size())/1e6)
 	fmt.Fprintf(&b, "- Threads %d, context %d, batch %d, flash attention %s, mmap %s; prompt %d tokens, %d generated, greedy\n",
 		rf.threads, rf.ctxSize, rf.batch, rf.flash, rf.mmap, promptTokens, genTokens)
-	fmt.Fprintf(&b, "- %d interleaved rounds after one warm-up run each (the order rotates every round); medians below\n\n", rounds)
+	fmt.Fprintf(&b, "- %d interleaved rounds after one warm-up run each (the order rotates every round; every run has its own prompt, so no KV cache is reused); medians below\n\n", rounds)
 	fmt.Fprintf(&b, "| configuration | prefill tok/s | decode tok/s | decode vs unsteered |\n|---|---:|---:|---:|\n")
 	base := configs[0]
 	baseDec := med(base, dec)
@@ -267,10 +272,11 @@ func benchSteer(sh steering.Shape, heads []steering.Head) *steering.Steer {
 	return &steering.Steer{Intervention: iv}
 }
 
-// benchPrompt is n bytes of plain text (n tokens with a byte vocabulary).
-func benchPrompt(n int) string {
+// benchPrompt is n bytes of plain text (n tokens with a byte vocabulary),
+// different for every run.
+func benchPrompt(run, n int) string {
 	const text = "The quick brown fox jumps over the lazy dog while the committee reviews the annual report on river water quality. "
-	return strings.Repeat(text, n/len(text)+1)[:n]
+	return (fmt.Sprintf("Run %d. ", run) + strings.Repeat(text, n/len(text)+1))[:n]
 }
 
 func cpuModel() string {
