@@ -23,7 +23,7 @@ type BakeResult struct {
 	Heads        int // steered heads
 	Layers       int // layers whose attn_output.bias was written
 	BiasesAdded  int // bias tensors created
-	BiasesShifed int // bias tensors that existed and were shifted
+	BiasesShifted int // bias tensors that existed and were shifted
 }
 
 // Bake writes a copy of the GGUF at src to dst in which every steered
@@ -89,7 +89,7 @@ func Bake(src, dst string, iv Intervention, note string) (*BakeResult, error) {
 				return nil, fmt.Errorf("bake: layer %d bias: %w", l, err)
 			}
 			copy(bias, vals)
-			res.BiasesShifed++
+			res.BiasesShifted++
 		} else {
 			res.BiasesAdded++
 		}

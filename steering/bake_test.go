@@ -89,7 +89,7 @@ func TestBakeAddsToExistingBias(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.BiasesShifed != 1 || res.BiasesAdded != 0 {
+	if res.BiasesShifted != 1 || res.BiasesAdded != 0 {
 		t.Fatalf("second bake: %+v", res)
 	}
 	o := Options{KVCacheType: "f32", FlashAttention: FlashAttentionOff}
