@@ -2,23 +2,374 @@ package module
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	rdebug "runtime/debug"
+	"strings"
+	"time"
 
+	"github.com/sirupsen/logrus"
 	"github.com/weaviate/weaviate/entities/modulecapabilities"
 	"github.com/weaviate/weaviate/entities/moduletools"
+	"github.com/weaviate/weaviate/usecases/modulecomponents/generative"
+
+	"github.com/asmr-search/generative-asmr/config"
+	"github.com/asmr-search/generative-asmr/steering"
 )
 
-// generative holds the module's models, profiles and request handling.
-// (First cut: registered with Weaviate, serving no generate requests yet.)
-type generative struct{}
+// unknownLanguage is what the reader is told when the question's language
+// could not be detected.
+const unknownLanguage = "the language of the question"
 
-func newGenerative(ctx context.Context, params moduletools.ModuleInitParams) (*generative, error) {
-	return &generative{}, nil
+// generativeClient holds the module's models, profiles and language
+// detector, and answers Weaviate's generate requests. It implements
+// modulecapabilities.GenerativeClient.
+type generativeClient struct {
+	ops      *config.Ops
+	logger   logrus.FieldLogger
+	models   map[string]*modelEntry
+	detector *languageDetector
 }
 
-func (g *generative) metaInfo() map[string]interface{} {
-	return map[string]interface{}{"name": "generative-asmr", "documentationHref": "https://github.com/asmr-search/generative-asmr"}
+var _ modulecapabilities.GenerativeClient = (*generativeClient)(nil)
+
+// newGenerativeClient sets up every configured model (without loading it),
+// checks each profile that names its model against that model's GGUF, and
+// starts the background loads and the language detector's warm-up.
+//
+// A profile that does not fit its declared model is a start-up error, like
+// any other inconsistency of the ops file. A model file that is missing or
+// unreadable is not: it is logged, and requests that use the model get the
+// error, so that one bad file does not take Weaviate down with it.
+func newGenerativeClient(ops *config.Ops, logger logrus.FieldLogger) (*generativeClient, error) {
+	g := &generativeClient{
+		ops:      ops,
+		logger:   logger,
+		models:   map[string]*modelEntry{},
+		detector: newLanguageDetector(ops),
+	}
+	queue := ops.Limits.EffectiveQueueLength()
+	for _, name := range ops.ModelNames() {
+		g.models[name] = newModelEntry(name, ops.Models[name], queue, logger)
+	}
+	var problems []string
+	for _, name := range ops.ProfileNames() {
+		pc := ops.Profiles[name]
+		if pc.Model == "" || pc.Profile == nil {
+			continue
+		}
+		id, err := g.models[pc.Model].Identity()
+		if err != nil {
+			logger.WithError(err).WithField("profile", name).Warn("generative-asmr: cannot check the profile against its model until the model's file is readable")
+			continue
+		}
+		if err := pc.Profile.CheckModel(id); err != nil {
+			problems = append(problems, fmt.Sprintf("profiles.%s (model %s): %v", name, pc.Model, err))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, &config.ConfigError{Source: ops.Source, Problems: problems}
+	}
+	if len(g.models) == 0 {
+		logger.Warnf("generative-asmr: no models configured (%s); generate requests will fail until %s names a file with models, or %s is set",
+			ops.Source, config.EnvConfig, config.EnvModelPath)
+	}
+	for _, name := range ops.ModelNames() {
+		if ops.Models[name].PreloadEnabled() {
+			g.models[name].Preload()
+		}
+	}
+	g.detector.warmUp()
+	logger.WithFields(logrus.Fields{
+		"config": ops.Source, "models": ops.ModelNames(), "profiles": ops.ProfileNames(),
+		"default_model": ops.DefaultModel(), "languages": len(ops.Languages),
+	}).Info("generative-asmr: initialised")
+	return g, nil
 }
 
-func (g *generative) properties() map[string]modulecapabilities.GenerativeProperty {
-	return map[string]modulecapabilities.GenerativeProperty{}
+// Close frees every model once its running generations end.
+func (g *generativeClient) Close() {
+	for _, e := range g.models {
+		e.Close()
+	}
 }
+
+// request is one resolved generate call.
+type request struct {
+	opts    config.Resolved
+	entry   *modelEntry
+	profile *config.Profile
+}
+
+// classOptions reads the class's moduleConfig {"generative-asmr": {...}}.
+// cfg is nil for cross-class queries (Explore); then only the ops defaults
+// apply.
+func classOptions(cfg moduletools.ClassConfig) (config.Options, error) {
+	if cfg == nil {
+		return config.Options{}, nil
+	}
+	return config.OptionsFromMap(cfg.ClassByModuleName(Name), "class moduleConfig")
+}
+
+// resolve merges ops defaults, the class's moduleConfig and the query's
+// options, and checks the result against the ops file and, for steering,
+// the model's identity. The class layer is checked on its own first, so
+// that a broken class is blamed on the class and not on the query.
+func (g *generativeClient) resolve(cfg moduletools.ClassConfig, requestParams any) (*request, error) {
+	class, err := classOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	query, err := paramsFrom(requestParams)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := g.ops.Resolve("class moduleConfig", class)
+	if err != nil {
+		return nil, err
+	}
+	if !query.IsZero() {
+		if opts, err = g.ops.Resolve("query "+ProviderName+" options", class, query); err != nil {
+			return nil, err
+		}
+	}
+	req := &request{opts: opts, entry: g.models[opts.Model]}
+	if opts.Steered() {
+		req.profile = g.ops.Profiles[opts.Profile].Profile
+		if err := g.checkProfile(opts.Profile, req.profile, req.entry); err != nil {
+			return nil, err
+		}
+	}
+	return req, nil
+}
+
+// checkProfile tells whether the profile may steer the model: same shape
+// and, when both record one, the same GGUF fingerprint.
+func (g *generativeClient) checkProfile(name string, p *config.Profile, e *modelEntry) error {
+	id, err := e.Identity()
+	if err != nil {
+		return err
+	}
+	if err := p.CheckModel(id); err != nil {
+		return fmt.Errorf("profile %q cannot steer model %q: %w", name, e.name, err)
+	}
+	return nil
+}
+
+// GenerateSingleResult answers generate(singleResult: {prompt}) for one
+// object: the prompt with the object's {property} references filled in
+// exactly as Weaviate's own modules fill them.
+func (g *generativeClient) GenerateSingleResult(ctx context.Context, properties *modulecapabilities.GenerateProperties,
+	prompt string, requestParams any, debug bool, cfg moduletools.ClassConfig,
+) (resp *modulecapabilities.GenerateResponse, err error) {
+	defer g.recoverInto(&resp, &err)
+	start := time.Now()
+	req, err := g.resolve(cfg, requestParams)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	filled, err := generative.MakeSinglePrompt(generative.Text(properties), prompt)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	return g.run(ctx, req, job{
+		question: questionText(prompt, filled),
+		build: func(r reader, language string, budget int) (*builtPrompt, error) {
+			return singlePrompt(r, filled, language, budget)
+		},
+	}, debug, start)
+}
+
+// GenerateAllResults answers generate(groupedResult: {task}) over every
+// retrieved object: a RAG prompt with the task as the question and the
+// objects as passages, best ranked first, as many as fit.
+func (g *generativeClient) GenerateAllResults(ctx context.Context, properties []*modulecapabilities.GenerateProperties,
+	task string, requestParams any, debug bool, cfg moduletools.ClassConfig,
+) (resp *modulecapabilities.GenerateResponse, err error) {
+	defer g.recoverInto(&resp, &err)
+	start := time.Now()
+	req, err := g.resolve(cfg, requestParams)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	question := fillTask(generative.Texts(properties), task)
+	passages := passageTexts(properties)
+	maxPassages := g.ops.Limits.EffectiveMaxPassages()
+	return g.run(ctx, req, job{
+		question: questionText(task, question),
+		grouped:  true,
+		build: func(r reader, language string, budget int) (*builtPrompt, error) {
+			return groupedPrompt(r, req.opts.PromptTemplate, question, language, passages, maxPassages, budget)
+		},
+	}, debug, start)
+}
+
+// recoverInto turns a panic of this module's Go code into the result's
+// error, so that a bug here costs one result, not the Weaviate process.
+// (A crash inside llama.cpp cannot be caught this way; inputs are checked
+// before every call into it instead.)
+func (g *generativeClient) recoverInto(resp **modulecapabilities.GenerateResponse, err *error) {
+	if r := recover(); r != nil {
+		g.logger.WithField("panic", fmt.Sprint(r)).WithField("stack", string(rdebug.Stack())).Error("generative-asmr: internal error")
+		*resp, *err = nil, wrap(fmt.Errorf("internal error: %v", r))
+	}
+}
+
+// job is what differs between single and grouped results.
+type job struct {
+	// question is the text whose language is detected.
+	question string
+	grouped  bool
+	build    func(r reader, language string, budget int) (*builtPrompt, error)
+}
+
+// wrap names the module in an error that Weaviate shows as a result's
+// "error", so that a user knows which component to look at.
+func wrap(err error) error {
+	return fmt.Errorf("%s: %w", Name, err)
+}
+
+// run does everything after the options are known: admission, model,
+// language, prompt, steering, generation. Inputs are validated before each
+// cgo call, because a crash in llama.cpp cannot be recovered and would take
+// Weaviate down.
+func (g *generativeClient) run(parent context.Context, req *request, j job, debug bool, start time.Time) (*modulecapabilities.GenerateResponse, error) {
+	opts := req.opts
+	release, err := req.entry.admitRequest()
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer release()
+
+	timeout := g.ops.Limits.EffectiveRequestTimeout()
+	ctx, cancel := context.WithTimeout(parent, timeout)
+	defer cancel()
+	explain := func(err error) error {
+		switch {
+		case parent.Err() != nil:
+			return wrap(fmt.Errorf("request cancelled by the client: %w", err))
+		case errors.Is(err, context.DeadlineExceeded):
+			return wrap(fmt.Errorf("request took longer than %v (limits.requestTimeout, %s): %w", timeout, config.EnvRequestTimeout, err))
+		}
+		return wrap(err)
+	}
+
+	m, err := req.entry.Get(ctx)
+	if err != nil {
+		return nil, explain(err)
+	}
+
+	// The answer language: fixed by the options, or the question's.
+	det := g.detector.detect(j.question)
+	language := unknownLanguage
+	switch {
+	case opts.AnswerLanguage != nil:
+		language = opts.AnswerLanguage.String()
+	case det.OK:
+		language = det.Language.String()
+	}
+
+	ctxSize := m.ContextSize()
+	budget := ctxSize - opts.MaxTokens
+	if lim := g.ops.Limits.MaxPromptTokens; lim > 0 {
+		budget = min(budget, lim)
+	}
+	if budget < 1 {
+		return nil, wrap(fmt.Errorf("maxTokens %d leaves no room for a prompt in model %q's context of %d tokens; lower maxTokens or raise models.%s.contextSize",
+			opts.MaxTokens, req.entry.name, ctxSize, req.entry.name))
+	}
+	p, err := j.build(m, language, budget)
+	if err != nil {
+		return nil, wrap(fmt.Errorf("model %q: %w", req.entry.name, err))
+	}
+
+	params := steering.Params{
+		Raw:         true, // p.Formatted already has the chat template
+		Temperature: float32(opts.Temperature),
+		MaxTokens:   opts.MaxTokens,
+	}
+	if opts.Steered() {
+		iv, err := steering.ProfileIntervention(req.profile, opts.Direction, opts.AlphaAC, opts.AlphaCL, opts.TopK)
+		if err != nil {
+			return nil, wrap(fmt.Errorf("profile %q: %w", opts.Profile, err))
+		}
+		if err := iv.Validate(m.Shape()); err != nil {
+			return nil, wrap(fmt.Errorf("profile %q on model %q: %w", opts.Profile, req.entry.name, err))
+		}
+		scope, err := steering.ParseScope(opts.TokenScope)
+		if err != nil {
+			return nil, wrap(err)
+		}
+		params.Steer = &steering.Steer{Intervention: iv, Scope: scope}
+	}
+
+	res, err := m.Generate(ctx, p.Formatted, params)
+	if err != nil {
+		entry := g.logger.WithError(err).WithField("model", req.entry.name)
+		if ctx.Err() != nil {
+			entry.Debug("generative-asmr: generation cancelled or timed out")
+		} else {
+			entry.Warn("generative-asmr: generation failed")
+		}
+		return nil, explain(fmt.Errorf("model %q: %w", req.entry.name, err))
+	}
+
+	meta := map[string]any{
+		metaModel:              req.entry.name,
+		metaProfile:            opts.Profile,
+		metaSteered:            res.SteeredHeads > 0,
+		metaSteeredHeads:       res.SteeredHeads,
+		metaAlphaAC:            opts.AlphaAC,
+		metaAlphaCL:            opts.AlphaCL,
+		metaTopK:               opts.TopK,
+		metaDirection:          string(opts.Direction),
+		metaTokenScope:         opts.TokenScope,
+		metaLanguageDetected:   det.OK,
+		metaLanguage:           "",
+		metaLanguageName:       "",
+		metaLanguageConfidence: det.Confidence,
+		metaAnswerLanguage:     language,
+		metaPromptTokens:       res.PromptTokens,
+		metaCompletionTokens:   res.CompletionTokens,
+		metaStopReason:         string(res.StopReason),
+		metaPassagesGiven:      p.PassagesGiven,
+		metaPassagesUsed:       p.PassagesUsed,
+		metaPassagesCut:        p.PassagesCut,
+		metaPassageTruncated:   p.Truncated,
+		metaPromptBudget:       p.Budget,
+		metaDurationMs:         ms(time.Since(start)),
+		metaPrefillMs:          ms(res.PrefillDuration),
+		metaDecodeMs:           ms(res.DecodeDuration),
+		metaWarnings:           p.Warnings,
+	}
+	if !opts.Steered() {
+		meta[metaProfile] = ""
+	}
+	if det.OK {
+		meta[metaLanguage] = config.LanguageCode(det.Language)
+		meta[metaLanguageName] = det.Language.String()
+	}
+	if p.Warnings == nil {
+		meta[metaWarnings] = []string{}
+	}
+	g.logger.WithFields(logrus.Fields{
+		"model": req.entry.name, "steered_heads": res.SteeredHeads, "language": meta[metaLanguage],
+		"prompt_tokens": res.PromptTokens, "completion_tokens": res.CompletionTokens,
+		"passages_used": p.PassagesUsed, "passages_cut": p.PassagesCut, "took_ms": meta[metaDurationMs],
+	}).Debug("generative-asmr: generated")
+
+	// Byte-level tokens can end a multi-byte character early or emit a
+	// stray byte; gRPC replies are protobuf, whose strings must be valid
+	// UTF-8, so an invalid byte would fail the whole query's reply.
+	text := strings.ToValidUTF8(res.Text, "\uFFFD")
+	out := &modulecapabilities.GenerateResponse{
+		Result: &text,
+		Params: map[string]any{ProviderName: meta},
+	}
+	if debug {
+		out.Debug = &modulecapabilities.GenerateDebugInformation{Prompt: p.Formatted}
+	}
+	return out, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

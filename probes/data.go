@@ -86,8 +86,13 @@ func ReadAC(path string) ([]ACRecord, error) {
 		return nil, fmt.Errorf("read AC data: %w", err)
 	}
 	defer f.Close()
+	return ParseAC(f, path)
+}
+
+// ParseAC is ReadAC for a reader; name is used in error messages.
+func ParseAC(r io.Reader, path string) ([]ACRecord, error) {
 	var recs []ACRecord
-	err = forEachJSONL(f, path, func(n int, data []byte) error {
+	err := forEachJSONL(r, path, func(n int, data []byte) error {
 		var raw struct {
 			Question *string `json:"question"`
 			Passage  *string `json:"passage"`
@@ -328,8 +333,13 @@ func ReadSentences(path string) ([]Sentence, error) {
 		return nil, fmt.Errorf("read sentences: %w", err)
 	}
 	defer f.Close()
+	return ParseSentences(f, path)
+}
+
+// ParseSentences is ReadSentences for a reader; name is used in errors.
+func ParseSentences(r io.Reader, path string) ([]Sentence, error) {
 	var out []Sentence
-	err = forEachJSONL(f, path, func(n int, data []byte) error {
+	err := forEachJSONL(r, path, func(n int, data []byte) error {
 		var s Sentence
 		if err := json.Unmarshal(data, &s); err != nil {
 			return fmt.Errorf("%s:%d: %w", path, n, err)

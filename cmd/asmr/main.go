@@ -27,6 +27,9 @@ func init() {
 		"generate":  {"generate text with a GGUF file or Ollama model, optionally steered", runGenerate},
 		"demo":      {"run the reader on a built-in tiny model, unsteered and steered", runDemo},
 		"bench":     {"measure prefill/decode speed, steered and unsteered, against ollama serve", runBench},
+		"probe":     {"find the heads that carry AC and CL and write a steering profile", runProbe},
+		"profile":   {"show or merge steering profiles", runProfile},
+		"bake":      {"write a GGUF whose attn_output.bias carries a profile's steering", runBake},
 	}
 }
 

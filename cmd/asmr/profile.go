@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/asmr-search/generative-asmr/config"
+)
+
+// runProfile handles `asmr profile show|merge`.
+func runProfile(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: asmr profile show p.yaml | asmr profile merge -o out.yaml a.yaml b.yaml")
+	}
+	switch args[0] {
+	case "show":
+		fs := newFlags("profile", "show p.yaml")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() != 1 {
+			return fmt.Errorf("usage: asmr profile show p.yaml")
+		}
+		p, err := config.LoadProfile(fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		fmt.Print(p.Summary())
+		return nil
+	case "merge":
+		fs := newFlags("profile", "merge -o out.yaml a.yaml b.yaml ...")
+		out := fs.String("o", "", "merged profile to write (required)")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if *out == "" || fs.NArg() < 2 {
+			return fmt.Errorf("usage: asmr profile merge -o out.yaml a.yaml b.yaml ...")
+		}
+		var ps []*config.Profile
+		for _, path := range fs.Args() {
+			p, err := config.LoadProfile(path)
+			if err != nil {
+				return err
+			}
+			ps = append(ps, p)
+		}
+		merged, err := config.Merge(ps...)
+		if err != nil {
+			return err
+		}
+		if err := merged.Save(*out); err != nil {
+			return err
+		}
+		fmt.Printf("wrote %s with attributes", *out)
+		for a := range merged.Attributes {
+			fmt.Printf(" %s", a)
+		}
+		fmt.Println()
+		return nil
+	}
+	return fmt.Errorf("profile %q: want show or merge", args[0])
+}

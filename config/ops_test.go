@@ -1,0 +1,338 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// env returns a lookup function over m, so that tests do not depend on the
+// process environment.
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := m[k]
+		return v, ok
+	}
+}
+
+func writeFile(t *testing.T, path, content string) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, to, string(data))
+}
+
+// wantProblems checks that err is a *ConfigError whose problems contain
+// each of the fragments (one problem may match several).
+func wantProblems(t *testing.T, err error, fragments ...string) {
+	t.Helper()
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("want a *ConfigError, got %T: %v", err, err)
+	}
+	all := strings.Join(ce.Problems, "\n")
+	for _, f := range fragments {
+		if !strings.Contains(all, f) {
+			t.Errorf("problems do not mention %q:\n%s", f, all)
+		}
+	}
+}
+
+func TestNoConfigFileGivesDefaultsWithoutModels(t *testing.T) {
+	ops, err := LoadOpsWithEnv(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ops.Models) != 0 || ops.DefaultModel() != "" {
+		t.Errorf("models %v, default %q; want none", ops.Models, ops.DefaultModel())
+	}
+	if got := strings.Join(ops.Languages, " "); got != strings.Join(DefaultLanguages, " ") {
+		t.Errorf("languages %q", got)
+	}
+	if ops.Limits.EffectiveQueueLength() != DefaultQueueLength || ops.Limits.EffectiveRequestTimeout() != DefaultRequestTimeout ||
+		ops.Limits.EffectiveMaxPassages() != DefaultMaxPassages {
+		t.Errorf("limits %+v", ops.Limits)
+	}
+	// Using it fails clearly: no models.
+	_, err = ops.Resolve("query asmr options")
+	if err == nil || !strings.Contains(err.Error(), "no models are configured") || !strings.Contains(err.Error(), EnvConfig) {
+		t.Errorf("Resolve without models: %v", err)
+	}
+}
+
+func TestExamplesParse(t *testing.T) {
+	// asmr.yaml refers to models/ and profiles/ beside it; give it a profile
+	// (model files are only opened by the module).
+	dir := t.TempDir()
+	copyFile(t, "../examples/asmr.yaml", filepath.Join(dir, "asmr.yaml"))
+	copyFile(t, "testdata/profile-tiny.yaml", filepath.Join(dir, "profiles", "reader.yaml"))
+	ops, err := LoadOps(filepath.Join(dir, "asmr.yaml"))
+	if err != nil {
+		t.Fatalf("examples/asmr.yaml: %v", err)
+	}
+	m := ops.Models["reader"]
+	if m == nil || m.Path != filepath.Join(dir, "models", "reader.gguf") || m.Threads != 8 || m.Slots != 2 || m.FlashAttention != FlashAttentionAuto || !m.PreloadEnabled() {
+		t.Errorf("reader model: %+v", m)
+	}
+	if p := ops.Profiles["reader-asmr"]; p == nil || p.Profile == nil || p.Model != "reader" {
+		t.Errorf("profile: %+v", p)
+	}
+	r, err := ops.Resolve("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Model != "reader" || r.Profile != "reader-asmr" || r.AlphaAC != 20 || r.TopK != 64 || r.PromptTemplate != DefaultPromptTemplate {
+		t.Errorf("resolved defaults: %+v", r)
+	}
+	if ops.Limits.EffectiveRequestTimeout() != 2*time.Minute || ops.Limits.EffectiveQueueLength() != 64 {
+		t.Errorf("limits: %+v", ops.Limits)
+	}
+
+	ops, err = LoadOps("../examples/asmr-ollama.yaml")
+	if err != nil {
+		t.Fatalf("examples/asmr-ollama.yaml: %v", err)
+	}
+	if m := ops.Models["llama"]; m == nil || m.Ollama != "llama3.2:1b" || m.Source() != "llama3.2:1b" || ops.DefaultModel() != "llama" {
+		t.Errorf("ollama model: %+v", m)
+	}
+	if ops.Limits.EffectiveRequestTimeout() != 90*time.Second || ops.Limits.EffectiveQueueLength() != 16 {
+		t.Errorf("limits: %+v", ops.Limits)
+	}
+
+	ops, err = LoadOps("../examples/asmr-tiny.yaml")
+	if err != nil {
+		t.Fatalf("examples/asmr-tiny.yaml: %v", err)
+	}
+	if p := ops.Profiles["tiny"]; p == nil || p.Profile == nil || p.Profile.Model.Layers != 3 {
+		t.Errorf("tiny profile: %+v", p)
+	}
+}
+
+func TestStrictDecodingNamesKeyPaths(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"unknown model key", `
+models:
+  tiny:
+    path: a.gguf
+    thread: 2
+`, []string{`models.tiny.thread (line 5): unknown key (did you mean "threads"?)`}},
+		{"unknown top-level key", "model:\n  x: 1\n", []string{`model (line 1): unknown key (did you mean "models"?)`}},
+		{"wrong type", `
+models:
+  tiny:
+    path: a.gguf
+    slots: two
+limits:
+  requestTimeout: 30
+  queueLength: [1]
+`, []string{
+			`models.tiny.slots (line 5): want a whole number, got "two"`,
+			`limits.requestTimeout (line 7): want a duration with a unit`,
+			`limits.queueLength (line 8): want a whole number, got a list`,
+		}},
+		{"defaults are options", `
+defaults:
+  alphaCl: 3
+  topK: 1.5
+`, []string{`defaults.alphaCl (line 3): unknown key (did you mean "alphaCL"?)`, `defaults.topK (line 4): want a whole number, got "1.5"`}},
+		{"flash attention", "models:\n  m:\n    path: a.gguf\n    flashAttention: maybe\n", []string{`models.m.flashAttention (line 4): "maybe": want auto, on or off`}},
+		{"languages must be a list", "languages: de\n", []string{`languages (line 1): want a list`}},
+		{"repeated key", "limits:\n  maxPassages: 1\n  maxPassages: 2\n", []string{"limits.maxPassages (line 3): key repeated"}},
+		{"not yaml", "models: [\n", []string{"not valid YAML"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := ParseOps([]byte(c.yaml), "ops.yaml")
+			wantProblems(t, err, c.want...)
+		})
+	}
+}
+
+func TestValidationNamesFieldsAndFixes(t *testing.T) {
+	dir := t.TempDir()
+	copyFile(t, "testdata/profile-tiny.yaml", filepath.Join(dir, "p.yaml"))
+	_, err := ParseOps([]byte(`
+models:
+  a: {path: a.gguf, ollama: "llama3.2:1b", kvCacheType: f8, gpuLayers: -2}
+  b: {threads: -1}
+profiles:
+  p: {path: p.yaml, model: c}
+  q: {path: missing.yaml}
+  none: {path: p.yaml}
+defaults:
+  model: x
+  profile: y
+  direction: up
+  tokenScope: some
+  maxTokens: 0
+  answerLanguage: klingon
+  promptTemplate: "{{question}} {{context}}"
+limits: {queueLength: -1, maxPassages: -3}
+languages: [de, xx, German]
+languageDetection: {accuracy: medium}
+`), filepath.Join(dir, "ops.yaml"))
+	wantProblems(t, err,
+		"models.a: path and ollama are both set",
+		`models.a.kvCacheType: "f8"`,
+		"models.a.gpuLayers: -2",
+		"models.b: give path:",
+		"models.b.threads: -1",
+		`profiles.p.model: "c" is not a configured model (have: a, b)`,
+		"profiles.q.path: load profile",
+		`profiles.none: "none" is reserved`,
+		`defaults.model: "x" is not a configured model`,
+		`defaults.profile: "y" is not a configured profile`,
+		`defaults.direction: unknown direction kind "up"`,
+		`defaults.tokenScope: "some" is not a scope`,
+		"defaults.maxTokens: 0 is out of range",
+		`defaults.answerLanguage: unknown language "klingon"`,
+		"defaults.promptTemplate: unknown placeholder {{context}}",
+		"limits.queueLength: -1",
+		"limits.maxPassages: -3",
+		`languages[1]: unknown language "xx"`,
+		"languages[2]: German repeats languages[0]",
+		`languageDetection.accuracy: "medium"`,
+	)
+}
+
+func TestSeveralModelsNeedADefault(t *testing.T) {
+	_, err := ParseOps([]byte("models:\n  a: {path: a.gguf}\n  b: {path: b.gguf}\n"), "")
+	wantProblems(t, err, "defaults.model: 2 models are configured (a, b); name the default one")
+	ops, err := ParseOps([]byte("models:\n  a: {path: a.gguf}\n  b: {path: b.gguf}\ndefaults: {model: b}\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops.DefaultModel() != "b" {
+		t.Errorf("default model %q", ops.DefaultModel())
+	}
+}
+
+func TestInlineProfile(t *testing.T) {
+	data, err := os.ReadFile("testdata/profile-tiny.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString("models:\n  tiny: {path: /m/tiny.gguf}\nprofiles:\n  tiny:\n    model: tiny\n    inline:\n")
+	for _, line := range strings.Split(strings.TrimRight(string(data), "\n"), "\n") {
+		b.WriteString("      " + line + "\n")
+	}
+	ops, err := ParseOps([]byte(b.String()), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := ops.Profiles["tiny"].Profile
+	if p == nil || p.Model.Heads != 4 || p.Attributes[AttributeAC] == nil {
+		t.Fatalf("inline profile: %+v", p)
+	}
+	// A broken inline profile is reported under its key path.
+	broken := strings.Replace(b.String(), "version: 1", "version: 7", 1)
+	_, err = ParseOps([]byte(broken), "")
+	wantProblems(t, err, "profiles.tiny.inline (from line 8)", "version")
+}
+
+func TestEnvOverrides(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, filepath.Join(dir, "ops.yaml"), "models:\n  m: {path: m.gguf, threads: 4}\n")
+	copyFile(t, "testdata/profile-tiny.yaml", filepath.Join(dir, "p.yaml"))
+	ops, err := LoadOpsWithEnv(env(map[string]string{
+		EnvConfig:         cfg,
+		EnvModelPath:      filepath.Join(dir, "other.gguf"),
+		EnvProfilePath:    filepath.Join(dir, "p.yaml"),
+		EnvThreads:        "3",
+		EnvSlots:          "2",
+		EnvContextSize:    "1024",
+		EnvGPULayers:      "-1",
+		EnvQueueLength:    "0",
+		EnvRequestTimeout: "45s",
+		EnvMaxPassages:    "5",
+		EnvMaxPrompt:      "700",
+		EnvLanguages:      "de, en ,fr",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := ops.Models["m"]
+	if m.Path != filepath.Join(dir, "other.gguf") || m.Threads != 3 || m.Slots != 2 || m.ContextSize != 1024 || m.GPULayers != -1 {
+		t.Errorf("model after env: %+v", m)
+	}
+	if ops.Defaults.Profile != DefaultProfileName || ops.Profiles[DefaultProfileName].Profile == nil {
+		t.Errorf("profile after env: %q %+v", ops.Defaults.Profile, ops.Profiles)
+	}
+	l := ops.Limits
+	if l.EffectiveQueueLength() != 0 || l.EffectiveRequestTimeout() != 45*time.Second || l.MaxPassages != 5 || l.MaxPromptTokens != 700 {
+		t.Errorf("limits after env: %+v", l)
+	}
+	if strings.Join(ops.Languages, ",") != "de,en,fr" {
+		t.Errorf("languages %q", ops.Languages)
+	}
+
+	// Without a file, ASMR_MODEL_PATH alone makes a usable configuration.
+	ops, err = LoadOpsWithEnv(env(map[string]string{EnvModelPath: "/models/x.gguf"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops.DefaultModel() != DefaultModelName || ops.Models[DefaultModelName].Path != "/models/x.gguf" {
+		t.Errorf("env-only model: %+v", ops.Models)
+	}
+	ops, err = LoadOpsWithEnv(env(map[string]string{EnvOllamaModel: "llama3.2:1b"}))
+	if err != nil || ops.Models[DefaultModelName].Ollama != "llama3.2:1b" {
+		t.Errorf("env-only ollama model: %v %+v", err, ops)
+	}
+
+	// Bad env values name the variable.
+	_, err = LoadOpsWithEnv(env(map[string]string{EnvSlots: "zero", EnvRequestTimeout: "soon", EnvModelPath: "a", EnvOllamaModel: "b"}))
+	wantProblems(t, err, `ASMR_SLOTS="zero"`, `ASMR_REQUEST_TIMEOUT="soon"`, "ASMR_MODEL_PATH and ASMR_OLLAMA_MODEL are both set")
+	_, err = LoadOpsWithEnv(env(map[string]string{EnvConfig: filepath.Join(dir, "missing.yaml")}))
+	if err == nil || !strings.Contains(err.Error(), EnvConfig) {
+		t.Errorf("missing config file: %v", err)
+	}
+}
+
+func TestResolveChecksProfileAttributes(t *testing.T) {
+	dir := t.TempDir()
+	copyFile(t, "testdata/profile-tiny.yaml", filepath.Join(dir, "p.yaml"))
+	ops, err := ParseOps([]byte("models:\n  m: {path: m.gguf}\nprofiles:\n  p: {path: p.yaml}\n"), filepath.Join(dir, "ops.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof := ops.Profiles["p"].Profile
+	delete(prof.Attributes, AttributeCL)
+	_, err = ops.Resolve("class moduleConfig", Options{Profile: "p"})
+	if err == nil || !strings.Contains(err.Error(), `alphaCL: 20, but profile "p" has no CL attribute; set alphaCL: 0`) {
+		t.Errorf("missing attribute: %v", err)
+	}
+	zero := 0.0
+	r, err := ops.Resolve("class moduleConfig", Options{Profile: "p"}, Options{AlphaCL: &zero})
+	if err != nil || !r.Steered() || r.Model != "m" {
+		t.Errorf("alphaCL 0: %+v %v", r, err)
+	}
+	r, err = ops.Resolve("query", Options{Profile: "p"}, Options{Profile: ProfileNone})
+	if err != nil || r.Steered() || r.Profile != "" {
+		t.Errorf("profile none: %+v %v", r, err)
+	}
+	_, err = ops.Resolve("query asmr options", Options{Model: "nope", Profile: "q"})
+	if err == nil || !strings.Contains(err.Error(), `model: "nope" is not a configured model; the ops file has m`) ||
+		!strings.Contains(err.Error(), `profile: "q" is not a configured profile`) {
+		t.Errorf("unknown names: %v", err)
+	}
+}

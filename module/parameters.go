@@ -1,0 +1,255 @@
+package module
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/tailor-inc/graphql"
+	"github.com/tailor-inc/graphql/language/ast"
+	"github.com/weaviate/weaviate/entities/modulecapabilities"
+
+	"github.com/asmr-search/generative-asmr/config"
+)
+
+// ProviderName is the name of this module's per-query options in Weaviate's
+// dynamic generative syntax:
+//
+//	generate(singleResult: {prompt: "...", asmr: {alphaCL: 10}})
+//
+// and the key of its response metadata (_additional.generate.asmr).
+const ProviderName = "asmr"
+
+// Params are the per-query options as extracted from a GraphQL query. Err
+// holds problems the extraction found (a variable where a literal is needed,
+// an integer that overflows); Weaviate's extract hook cannot return an
+// error, so it travels here and becomes the result's error.
+type Params struct {
+	Options config.Options
+	Err     error
+}
+
+// generativeProperties registers the module with Weaviate's generic
+// generate provider, the way modules/generative-ollama/parameters does.
+func generativeProperties(client modulecapabilities.GenerativeClient) map[string]modulecapabilities.GenerativeProperty {
+	return map[string]modulecapabilities.GenerativeProperty{
+		ProviderName: {
+			Client:                       client,
+			RequestParamsFunction:        inputParams,
+			ResponseParamsFunction:       outputParams,
+			ExtractRequestParamsFunction: extractParams,
+		},
+	}
+}
+
+// inputParams is the GraphQL input object of the per-query options. The
+// field names are config.OptionNames: the same as in the ops file's
+// defaults and in a class's moduleConfig.
+func inputParams(prefix string) *graphql.InputObjectFieldConfig {
+	str := func(d string) *graphql.InputObjectFieldConfig {
+		return &graphql.InputObjectFieldConfig{Description: d, Type: graphql.String}
+	}
+	num := func(d string) *graphql.InputObjectFieldConfig {
+		return &graphql.InputObjectFieldConfig{Description: d, Type: graphql.Float}
+	}
+	integer := func(d string) *graphql.InputObjectFieldConfig {
+		return &graphql.InputObjectFieldConfig{Description: d, Type: graphql.Int}
+	}
+	return &graphql.InputObjectFieldConfig{
+		Description: fmt.Sprintf("%s settings", Name),
+		Type: graphql.NewInputObject(graphql.InputObjectConfig{
+			Name: fmt.Sprintf("%s%sInputObject", prefix, ProviderName),
+			Fields: graphql.InputObjectConfigFieldMap{
+				"model":          str("a model configured in the ops file"),
+				"profile":        str("a steering profile configured in the ops file, or \"none\""),
+				"alphaAC":        num("accuracy-in-content steering strength (x sigma); 0 = off"),
+				"alphaCL":        num("coherence-in-language steering strength (x sigma); 0 = off"),
+				"topK":           integer("heads steered per attribute; 0 = all in the profile"),
+				"direction":      str("probe or mass-mean"),
+				"tokenScope":     str("generation or all"),
+				"maxTokens":      integer("answer length cap in tokens"),
+				"temperature":    num("sampling temperature; 0 = greedy"),
+				"promptTemplate": str("groupedResult prompt with {{passages}}, {{question}} and optionally {{language}}"),
+				"answerLanguage": str("auto, or a language code or name"),
+			},
+		}),
+		DefaultValue: nil,
+	}
+}
+
+// extractParams reads the asmr: {...} argument. It reads literals only;
+// GraphQL has already checked their types against inputParams.
+func extractParams(field *ast.ObjectField) any {
+	var out Params
+	fields, ok := field.Value.GetValue().([]*ast.ObjectField)
+	if !ok {
+		out.Err = fmt.Errorf("%s options: want an object such as {alphaCL: 10}", ProviderName)
+		return out
+	}
+	var problems []string
+	o := &out.Options
+	for _, f := range fields {
+		name := f.Name.Value
+		lit, isLit := literal(f.Value)
+		if !isLit {
+			problems = append(problems, fmt.Sprintf("%s: write the value literally (GraphQL variables are not supported in generative options)", name))
+			continue
+		}
+		switch name {
+		case "model", "profile", "direction", "tokenScope", "promptTemplate", "answerLanguage":
+			switch name {
+			case "model":
+				o.Model = lit
+			case "profile":
+				o.Profile = lit
+			case "direction":
+				o.Direction = lit
+			case "tokenScope":
+				o.TokenScope = lit
+			case "promptTemplate":
+				o.PromptTemplate = lit
+			case "answerLanguage":
+				o.AnswerLanguage = lit
+			}
+		case "alphaAC", "alphaCL", "temperature":
+			v, err := strconv.ParseFloat(lit, 64)
+			if err != nil || math.IsInf(v, 0) {
+				problems = append(problems, fmt.Sprintf("%s: %q is not a number", name, lit))
+				continue
+			}
+			switch name {
+			case "alphaAC":
+				o.AlphaAC = &v
+			case "alphaCL":
+				o.AlphaCL = &v
+			case "temperature":
+				o.Temperature = &v
+			}
+		case "topK", "maxTokens":
+			v, err := strconv.ParseInt(lit, 10, 32)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %q is not a whole number in range", name, lit))
+				continue
+			}
+			n := int(v)
+			if name == "topK" {
+				o.TopK = &n
+			} else {
+				o.MaxTokens = &n
+			}
+		default:
+			// GraphQL validation rejects unknown fields before we get here.
+			problems = append(problems, fmt.Sprintf("%s: unknown option; the options are %s", name, strings.Join(config.OptionNames, ", ")))
+		}
+	}
+	if len(problems) > 0 {
+		out.Err = &config.OptionsError{Where: "query " + ProviderName + " options", Problems: problems}
+	}
+	return out
+}
+
+// literal returns the text of a literal GraphQL value (strings, numbers,
+// enums), and false for variables, lists and objects.
+func literal(v ast.Value) (string, bool) {
+	switch x := v.(type) {
+	case *ast.StringValue:
+		return x.Value, true
+	case *ast.IntValue:
+		return x.Value, true
+	case *ast.FloatValue:
+		return x.Value, true
+	case *ast.EnumValue:
+		return x.Value, true
+	}
+	return "", false
+}
+
+// paramsFrom turns Weaviate's requestParams into per-query options: Params
+// from GraphQL, nil from gRPC (whose per-query provider options are a
+// closed oneof that cannot name this module) and from queries without an
+// asmr argument.
+func paramsFrom(requestParams any) (config.Options, error) {
+	switch p := requestParams.(type) {
+	case nil:
+		return config.Options{}, nil
+	case Params:
+		return p.Options, p.Err
+	case *Params:
+		if p == nil {
+			return config.Options{}, nil
+		}
+		return p.Options, p.Err
+	case config.Options:
+		return p, nil
+	}
+	return config.Options{}, errors.New("per-query options of another provider were given; use asmr: {...}")
+}
+
+// Metadata keys of _additional.generate.asmr (GraphQL only: Weaviate's gRPC
+// reply carries metadata for its built-in providers only).
+const (
+	metaModel              = "model"
+	metaProfile            = "profile"
+	metaSteered            = "steered"
+	metaSteeredHeads       = "steeredHeads"
+	metaAlphaAC            = "alphaAC"
+	metaAlphaCL            = "alphaCL"
+	metaTopK               = "topK"
+	metaDirection          = "direction"
+	metaTokenScope         = "tokenScope"
+	metaLanguage           = "language"
+	metaLanguageName       = "languageName"
+	metaLanguageConfidence = "languageConfidence"
+	metaLanguageDetected   = "languageDetected"
+	metaAnswerLanguage     = "answerLanguage"
+	metaPromptTokens       = "promptTokens"
+	metaCompletionTokens   = "completionTokens"
+	metaStopReason         = "stopReason"
+	metaPassagesGiven      = "passagesGiven"
+	metaPassagesUsed       = "passagesUsed"
+	metaPassagesCut        = "passagesCut"
+	metaPassageTruncated   = "passageTruncated"
+	metaPromptBudget       = "promptBudget"
+	metaDurationMs         = "durationMs"
+	metaPrefillMs          = "prefillMs"
+	metaDecodeMs           = "decodeMs"
+	metaWarnings           = "warnings"
+)
+
+// outputParams is the GraphQL type of _additional { generate { asmr {...} } }.
+func outputParams(prefix string) *graphql.Field {
+	f := func(t graphql.Output, d string) *graphql.Field { return &graphql.Field{Type: t, Description: d} }
+	return &graphql.Field{Type: graphql.NewObject(graphql.ObjectConfig{
+		Name: fmt.Sprintf("%s%sFields", prefix, ProviderName),
+		Fields: graphql.Fields{
+			metaModel:              f(graphql.String, "model that answered"),
+			metaProfile:            f(graphql.String, "steering profile, empty when unsteered"),
+			metaSteered:            f(graphql.Boolean, "whether any head was steered"),
+			metaSteeredHeads:       f(graphql.Int, "number of heads steered"),
+			metaAlphaAC:            f(graphql.Float, "alphaAC used"),
+			metaAlphaCL:            f(graphql.Float, "alphaCL used"),
+			metaTopK:               f(graphql.Int, "topK used"),
+			metaDirection:          f(graphql.String, "direction kind used"),
+			metaTokenScope:         f(graphql.String, "token scope used"),
+			metaLanguage:           f(graphql.String, "ISO 639-1 code of the question's detected language, empty if unknown"),
+			metaLanguageName:       f(graphql.String, "English name of the detected language"),
+			metaLanguageConfidence: f(graphql.Float, "detector confidence, 0..1"),
+			metaLanguageDetected:   f(graphql.Boolean, "whether a language was detected"),
+			metaAnswerLanguage:     f(graphql.String, "language the reader was told to answer in"),
+			metaPromptTokens:       f(graphql.Int, "tokens in"),
+			metaCompletionTokens:   f(graphql.Int, "tokens out"),
+			metaStopReason:         f(graphql.String, "eos, stop, length or context"),
+			metaPassagesGiven:      f(graphql.Int, "passages Weaviate retrieved (groupedResult)"),
+			metaPassagesUsed:       f(graphql.Int, "passages in the prompt"),
+			metaPassagesCut:        f(graphql.Int, "passages left out to fit limits.maxPassages or the context"),
+			metaPassageTruncated:   f(graphql.Boolean, "whether the last passage used was shortened to fit"),
+			metaPromptBudget:       f(graphql.Int, "most prompt tokens allowed"),
+			metaDurationMs:         f(graphql.Float, "whole request, queue and load waits included"),
+			metaPrefillMs:          f(graphql.Float, "prompt processing"),
+			metaDecodeMs:           f(graphql.Float, "answer generation"),
+			metaWarnings:           f(graphql.NewList(graphql.String), "what the reader should know, e.g. passages cut"),
+		},
+	})}
+}
