@@ -10,7 +10,17 @@ SUDO          := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TEST_TIMEOUT  ?= 30m
 BENCH_FLAGS   ?=
 
-.PHONY: all deps env build test vet bench run clean
+.PHONY: all deps env build asmr server test vet bench run clean
+
+# The Weaviate server build (see cmd/weaviate-asmr): the pinned Weaviate is
+# copied into $(WEAVIATE_BUILD) once per version and patched there to
+# register generative-asmr; the server is built against that copy through a
+# generated go.mod. SERVER_SRCS lists every source file of this repository
+# (tests excluded), so bin/weaviate-asmr is relinked only when one changed;
+# go build's cache makes the relink itself incremental.
+WEAVIATE_BUILD := $(CACHE)/weaviate-build
+SERVER_SRCS    := $(shell find . \( -path './.*' -o -path ./bin -o -path ./integration_test -o -name testdata \) -prune -o \
+                    -type f \( -name '*.go' -o -name '*.c' -o -name '*.h' \) ! -name '*_test.go' -print 2>/dev/null)
 
 all: build
 
@@ -44,8 +54,21 @@ deps: .deps/ollama
 env:
 	@echo "# make deps installs headers system-wide; no environment is needed"
 
-build: deps
+# build makes both binaries: bin/asmr (the CLI) and bin/weaviate-asmr (the
+# Weaviate server with generative-asmr). A cold server build takes minutes
+# and about 2 GB of memory; a relink after a change, well under a minute.
+build: asmr server
+
+# go build's cache makes this incremental, so it always runs.
+asmr: deps
 	$(GO) build -o $(BIN)/asmr ./cmd/asmr
+
+server: $(BIN)/weaviate-asmr
+
+$(BIN)/weaviate-asmr: go.mod go.sum $(SERVER_SRCS) | deps
+	$(GO) run ./cmd/weaviate-asmr/internal/patchweaviate -out $(WEAVIATE_BUILD)
+	$(GO) build -modfile=$(WEAVIATE_BUILD)/go.mod -o $@ ./cmd/weaviate-asmr
+	@touch $@
 
 vet: deps
 	$(GO) vet ./...
@@ -56,11 +79,11 @@ test: deps vet
 
 # bench writes bench/results.md: our reader against `ollama serve` on a
 # TinyLlama-shape synthetic model.
-bench: build
+bench: asmr
 	$(GO) build -o $(BIN)/ollama github.com/ollama/ollama  # pinned by the tool line in go.mod
 	$(BIN)/asmr bench -ollama $(BIN)/ollama -work $(CACHE)/bench -out bench/results.md $(BENCH_FLAGS)
 
-run: build
+run: asmr
 	$(BIN)/asmr demo -work $(CACHE)/demo
 
 clean:

@@ -19,10 +19,10 @@ import (
 
 // BakeResult says what Bake wrote.
 type BakeResult struct {
-	Shape        Shape
-	Heads        int // steered heads
-	Layers       int // layers whose attn_output.bias was written
-	BiasesAdded  int // bias tensors created
+	Shape         Shape
+	Heads         int // steered heads
+	Layers        int // layers whose attn_output.bias was written
+	BiasesAdded   int // bias tensors created
 	BiasesShifted int // bias tensors that existed and were shifted
 }
 

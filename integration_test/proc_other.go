@@ -1,0 +1,7 @@
+//go:build !linux
+
+package integration_test
+
+import "os/exec"
+
+func setDeathSignal(cmd *exec.Cmd) {}
