@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 type command struct {
@@ -29,6 +30,7 @@ func init() {
 		"bench":     {"measure prefill/decode speed, steered and unsteered, against ollama serve", runBench},
 		"probe":     {"find the heads that carry AC and CL and write a steering profile", runProbe},
 		"profile":   {"show or merge steering profiles", runProfile},
+		"run":       {"start weaviate-asmr on an embedded default with a demo collection (make run)", runServer},
 		"bake":      {"write a GGUF whose attn_output.bias carries a profile's steering", runBake},
 	}
 }
@@ -60,7 +62,7 @@ func main() {
 	if os.Getenv("ASMR_DEBUG") != "" {
 		slog.SetLogLoggerLevel(slog.LevelDebug)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := cmd.run(ctx, os.Args[2:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
