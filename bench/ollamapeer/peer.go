@@ -350,6 +350,7 @@ type Timing struct {
 	EvalDur      time.Duration // eval_duration
 	LoadDur      time.Duration // load_duration (model load, if this request loaded it)
 	TotalDur     time.Duration // total_duration
+	Response     string        // the generated text
 }
 
 // PrefillTPS returns prompt tokens per second, 0 if unmeasured.
@@ -371,12 +372,15 @@ const KeepAlive = "24h"
 
 // Generate runs one non-streaming, raw (no template) generation of up to
 // numPredict tokens with num_thread = threads, num_ctx = numCtx, temperature
-// 0 and seed 0, and returns the server's timings. Note that ollama clamps
+// 0, seed 0 and no repeat penalty, and returns the server's timings. Note that ollama clamps
 // num_ctx to the model's training context and num_batch (512) to num_ctx.
 func (p *Peer) Generate(ctx context.Context, name, prompt string, numPredict, threads, numCtx int) (Timing, error) {
+	// Greedy with no repeat penalty (ollama's default is 1.1), like our
+	// reader's defaults, so both pick the same tokens.
 	opts := map[string]any{
-		"temperature": 0,
-		"seed":        0,
+		"temperature":    0,
+		"seed":           0,
+		"repeat_penalty": 1,
 	}
 	if numPredict != 0 {
 		opts["num_predict"] = numPredict
@@ -396,6 +400,7 @@ func (p *Peer) Generate(ctx context.Context, name, prompt string, numPredict, th
 		"options":    opts,
 	}
 	var out struct {
+		Response           string `json:"response"`
 		Done               bool   `json:"done"`
 		DoneReason         string `json:"done_reason"`
 		TotalDuration      int64  `json:"total_duration"`
@@ -418,6 +423,7 @@ func (p *Peer) Generate(ctx context.Context, name, prompt string, numPredict, th
 		EvalDur:      time.Duration(out.EvalDuration),
 		LoadDur:      time.Duration(out.LoadDuration),
 		TotalDur:     time.Duration(out.TotalDuration),
+		Response:     out.Response,
 	}, nil
 }
 
