@@ -1,0 +1,322 @@
+package eval
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	asmrconfig "github.com/asmr-search/generative-asmr/config"
+)
+
+// fakeReader answers from a table: the gold answer for "good" systems, a
+// fixed wrong answer otherwise; it counts calls and can fail on one item.
+type fakeReader struct {
+	mu     sync.Mutex
+	calls  int
+	failOn string
+	answer func(req Request) string
+}
+
+func (f *fakeReader) Read(_ context.Context, req Request) (Response, error) {
+	f.mu.Lock()
+	f.calls++
+	f.mu.Unlock()
+	if req.Item.ID == f.failOn {
+		return Response{}, errors.New("boom")
+	}
+	return Response{Text: f.answer(req), Passages: req.Passages, PassagesUsed: len(req.Passages)}, nil
+}
+
+func (f *fakeReader) Identity() map[string]any { return map[string]any{"fake": 1} }
+
+func xorFixture(t *testing.T) ([]Item, []string, map[string][]string) {
+	t.Helper()
+	items, langs, err := LoadDataset(XORTyDi, "testdata/xor_dev_full_sample.jsonl", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctxs, err := ReadContexts("testdata/xor_contexts_sample.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return items, langs, ctxs
+}
+
+func goldAnswer(req Request) string {
+	if req.Item.Unanswerable {
+		return "?"
+	}
+	return "Answer: " + req.Item.Answers[0].Text + "\nmore text"
+}
+
+func TestRunResumes(t *testing.T) {
+	items, _, ctxs := xorFixture(t)
+	path := filepath.Join(t.TempDir(), "items.jsonl")
+	systems, err := ParseSystems("baseline,1shot,asmr", Steering{AlphaAC: 20, AlphaCL: 20, TopK: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr := &fakeReader{answer: goldAnswer}
+	run := func(parallel int) RunStats {
+		t.Helper()
+		st, err := OpenStore(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		stats, err := Run(context.Background(), Options{Dataset: XORTyDi, Items: items, Systems: systems, Reader: fr,
+			Contexts: ctxs, PassageSource: "fixture", MaxTokens: 16, Store: st, Parallel: parallel})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return stats
+	}
+	want := len(items) * len(systems)
+	if st := run(3); st.Ran != want || st.Skipped != 0 || fr.calls != want {
+		t.Fatalf("first run: %+v, %d calls, want %d answered", st, fr.calls, want)
+	}
+	if st := run(1); st.Ran != 0 || st.Skipped != want || fr.calls != want {
+		t.Fatalf("rerun: %+v, %d calls, want everything skipped", st, fr.calls)
+	}
+
+	// A crash: the last 4 lines are gone and a fifth is cut in half.
+	data, _ := os.ReadFile(path)
+	lines := strings.SplitAfter(strings.TrimSuffix(string(data), "\n"), "\n")
+	cut := strings.Join(lines[:len(lines)-5], "") + lines[len(lines)-5][:20]
+	if err := os.WriteFile(path, []byte(cut), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if st := run(2); st.Ran != 5 || st.Skipped != want-5 {
+		t.Fatalf("after a crash: %+v, want 5 answered", st)
+	}
+	st, err := ReadStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(st.Records()); n != want {
+		t.Fatalf("store has %d records, want %d", n, want)
+	}
+	data, _ = os.ReadFile(path)
+	if got := strings.Count(string(data), "\n"); got != want {
+		t.Fatalf("file has %d lines, want %d", got, want)
+	}
+
+	// Other settings: another key, so everything is answered again.
+	st2, _ := OpenStore(path)
+	stats, err := Run(context.Background(), Options{Dataset: XORTyDi, Items: items, Systems: systems, Reader: fr,
+		Contexts: ctxs, PassageSource: "fixture", MaxTokens: 17, Store: st2})
+	st2.Close()
+	if err != nil || stats.Ran != want {
+		t.Fatalf("changed max tokens: %+v %v, want everything answered again", stats, err)
+	}
+}
+
+func TestRunStopsAtFirstErrorAndKeepsAnswers(t *testing.T) {
+	items, _, ctxs := xorFixture(t)
+	path := filepath.Join(t.TempDir(), "items.jsonl")
+	st, _ := OpenStore(path)
+	defer st.Close()
+	fr := &fakeReader{answer: goldAnswer, failOn: items[5].ID}
+	systems, _ := ParseSystems("baseline", Steering{})
+	stats, err := Run(context.Background(), Options{Dataset: XORTyDi, Items: items, Systems: systems, Reader: fr,
+		Contexts: ctxs, MaxTokens: 8, Store: st})
+	if err == nil || !strings.Contains(err.Error(), "boom") || !strings.Contains(err.Error(), items[5].ID) {
+		t.Fatalf("err = %v, want the reader's error naming the item", err)
+	}
+	if stats.Ran != 5 || len(st.Records()) != 5 {
+		t.Fatalf("%+v, %d records: want the 5 answers before the error kept", stats, len(st.Records()))
+	}
+}
+
+func TestRunNeedsContextsForEveryItem(t *testing.T) {
+	items, _, ctxs := xorFixture(t)
+	delete(ctxs, items[0].ID)
+	st, _ := OpenStore(filepath.Join(t.TempDir(), "x.jsonl"))
+	defer st.Close()
+	systems, _ := ParseSystems("baseline", Steering{})
+	_, err := Run(context.Background(), Options{Dataset: XORTyDi, Items: items, Systems: systems, Reader: &fakeReader{answer: goldAnswer}, Contexts: ctxs, Store: st})
+	if err == nil || !strings.Contains(err.Error(), items[0].ID) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestSubsample(t *testing.T) {
+	var items []Item
+	for _, l := range []string{"de", "fr"} {
+		for i := range 10 {
+			items = append(items, Item{ID: fmt.Sprint(i), Lang: l})
+		}
+	}
+	a, b := Subsample(items, 3, 1), Subsample(items, 3, 1)
+	if len(a) != 6 || fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Fatalf("not 3 per language or not deterministic: %v %v", a, b)
+	}
+	for i := 1; i < len(a); i++ {
+		if a[i].Lang == a[i-1].Lang && a[i].ID < a[i-1].ID {
+			t.Fatalf("order not kept: %v", a)
+		}
+	}
+	differs := false
+	for seed := uint64(2); seed < 6; seed++ {
+		differs = differs || fmt.Sprint(Subsample(items, 3, seed)) != fmt.Sprint(a)
+	}
+	if !differs {
+		t.Fatal("seeds draw the same items")
+	}
+	if len(Subsample(items, 0, 1)) != 20 || len(Subsample(items, 50, 1)) != 20 {
+		t.Fatal("n <= 0 or n >= size must keep everything")
+	}
+}
+
+func TestPrompts(t *testing.T) {
+	sys, user := FillTemplate(asmrconfig.DefaultPromptTemplate, "Кто?", LanguageName("ru"), []string{"A.", "B."})
+	want := "Answer the question using the passages below. Answer in Russian.\n\nPassages:\n[1] A.\n\n[2] B.\n\nQuestion: Кто?"
+	if sys != "" || user != want {
+		t.Fatalf("FillTemplate = %q, %q; want no system message and %q", sys, user, want)
+	}
+	sys, _ = FillTemplate("Q: {{ question }}\n{{passages}}", "q", "German", nil)
+	if sys != "Answer in German." {
+		t.Fatalf("system = %q", sys)
+	}
+	for _, c := range [][2]string{{"zh_cn", "Chinese"}, {"te", "Telugu"}, {"", "the language of the question"}, {"xx", "the language of the question"}} {
+		if got := LanguageName(c[0]); got != c[1] {
+			t.Errorf("LanguageName(%q) = %q, want %q", c[0], got, c[1])
+		}
+	}
+
+	shots := DefaultShots()
+	for _, l := range append(append([]string{}, PaperLanguages[XORTyDi]...), PaperLanguages[MKQA]...) {
+		s, ok := ShotFor(shots, l)
+		if !ok || s.Lang != l {
+			t.Errorf("no built-in example for %s", l)
+		}
+	}
+	if s, _ := ShotFor(shots, "sw"); s.Lang != "en" {
+		t.Errorf("fallback = %q, want en", s.Lang)
+	}
+	ru, _ := ShotFor(shots, "ru")
+	tmpl := OneShotTemplate(asmrconfig.DefaultPromptTemplate, ru)
+	if err := asmrconfig.CheckPromptTemplate(tmpl); err != nil {
+		t.Fatalf("1-shot template rejected by the module's check: %v", err)
+	}
+	_, user = FillTemplate(tmpl, "Кто написал «Войну и мир»?", "Russian", []string{"War and Peace is by Tolstoy."})
+	if !strings.Contains(user, "Question: Какой город является столицей Франции?\nAnswer: Париж\n\nAnswer the question") ||
+		!strings.HasSuffix(user, "[1] War and Peace is by Tolstoy.\n\nQuestion: Кто написал «Войну и мир»?") ||
+		strings.Count(user, "Answer in Russian.") != 2 {
+		t.Fatalf("1-shot prompt:\n%s", user)
+	}
+
+	for in, want := range map[string]string{
+		"  Answer: Париж\nmore": "Париж", "answer:x": "x", "\n\nTolstoy.\n": "Tolstoy.", "": "", "Answers differ": "Answers differ",
+	} {
+		if got := CleanAnswer(in); got != want {
+			t.Errorf("CleanAnswer(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestReadShots(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "shots.jsonl")
+	os.WriteFile(good, []byte(`{"lang":"de","question":"Wer?","passage":"P.","answer":"A"}`+"\n"), 0o644)
+	s, err := ReadShots(good)
+	if err != nil || s["de"].Answer != "A" {
+		t.Fatalf("%v %v", s, err)
+	}
+	bad := filepath.Join(dir, "bad.jsonl")
+	os.WriteFile(bad, []byte(`{"lang":"de","question":"Wer?","passage":"P.","answer":""}`+"\n"), 0o644)
+	if _, err := ReadShots(bad); err == nil || !strings.Contains(err.Error(), "answer") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// The report's numbers are the metric functions' numbers, and significance
+// follows the paired t-test.
+func TestBuildReport(t *testing.T) {
+	items, langs, ctxs := xorFixture(t)
+	systems, _ := ParseSystems("baseline,asmr", Steering{AlphaCL: 20, TopK: 64})
+	preds := map[string]Predictions{Baseline: {}, ASMR: {}}
+	for i, it := range items {
+		ps := ctxs[it.ID]
+		preds[Baseline][it.Key()] = Record{Lang: it.Lang, ID: it.ID, Prediction: "I do not know", Passages: ps}
+		p := "I do not know"
+		if !it.Unanswerable && (it.Lang == "ru" || i%2 == 0) {
+			p = it.Answers[0].Text
+		}
+		preds[ASMR][it.Key()] = Record{Lang: it.Lang, ID: it.ID, Prediction: p, Passages: ps}
+	}
+	det, err := NewLangDetector(langs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := BuildReport(XORTyDi, langs, items, systems, preds, det)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f1 Table
+	for _, tb := range rep.Tables {
+		if tb.Metric == MetricF1 {
+			f1 = tb
+		}
+	}
+	ru := indexOf(langs, "ru")
+	base, asmr := f1.Rows[0].Cells, f1.Rows[1].Cells
+	// ru: 3 items, 1 unanswerable (skipped), 2 answered exactly by ASMR.
+	if base[ru].Mean != 0 || asmr[ru].Mean != 1 || asmr[ru].N != 2 {
+		t.Fatalf("ru F1: baseline %+v asmr %+v", base[ru], asmr[ru])
+	}
+	if !asmr[ru].Significant || asmr[ru].Test.P != 0 {
+		t.Fatalf("ru: all differences 1, want p = 0 and a mark: %+v", asmr[ru])
+	}
+	// The average is the macro average of the language means.
+	sum, n := 0.0, 0
+	for i := range langs {
+		if !asmr[i].Empty {
+			sum += asmr[i].Mean
+			n++
+		}
+	}
+	if avg := asmr[len(langs)]; math.Abs(avg.Mean-sum/float64(n)) > 1e-12 {
+		t.Fatalf("Avg %v, want macro %v", avg.Mean, sum/float64(n))
+	}
+	md := rep.Markdown()
+	for _, s := range []string{"# Table 1: XOR-TyDi QA (XOR-Full)", "### F1", "| Baseline |", "| ASMR |", "| 100.0* |", "retrieval (same passages for every system)"} {
+		if !strings.Contains(md, s) {
+			t.Errorf("report lacks %q:\n%s", s, md)
+		}
+	}
+	if err := rep.WriteCSV(filepath.Join(t.TempDir(), "r.csv")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func indexOf(xs []string, x string) int {
+	for i, y := range xs {
+		if y == x {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestSweepGrid(t *testing.T) {
+	g := SweepGrid{Ks: []int{16, 64}, Alphas: []float64{0, 5, 20}, CL: true, Direction: "probe"}
+	ss := g.Systems()
+	if len(ss) != 5 {
+		t.Fatalf("%d systems, want 2x2 steered + one alpha-0", len(ss))
+	}
+	for _, s := range ss {
+		if s.Name == "a0" && s.Steer != nil {
+			t.Fatal("alpha 0 must be unsteered")
+		}
+		if s.Name == "K64-a20" && (s.Steer.TopK != 64 || s.Steer.AlphaCL != 20 || s.Steer.AlphaAC != 0) {
+			t.Fatalf("K64-a20 = %+v", s.Steer)
+		}
+	}
+}
