@@ -232,8 +232,9 @@ func (l Limits) EffectiveMaxPassages() int {
 // LanguageDetection tunes lingua-go.
 type LanguageDetection struct {
 	// Accuracy "high" (default) uses 1- to 5-gram models: right on short
-	// questions, about 250 MB for the 18 default languages. "low" uses
-	// trigrams only: about 10 MB, but unreliable under about five words.
+	// questions; with the 18 default languages the server measured 733 MB
+	// resident against 188 MB with "low". "low" uses
+	// trigrams only, but is unreliable under about five words.
 	Accuracy string `yaml:"accuracy"`
 }
 

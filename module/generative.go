@@ -226,8 +226,22 @@ type job struct {
 // wrap names the module in an error that Weaviate shows as a result's
 // "error", so that a user knows which component to look at.
 func wrap(err error) error {
-	return fmt.Errorf("%s: %w", Name, err)
+	return resultError{err}
 }
+
+// resultError is the error of one generate result: "generative-asmr: "
+// and its cause, which errors.Is and errors.As still reach.
+//
+// Its Error method has a value receiver on purpose. Weaviate's GraphQL
+// prints _additional.generate.error with the String scalar of
+// tailor-inc/graphql, which dereferences a pointer and formats what it
+// points to with %v: an error whose Error method needs a pointer, such as
+// fmt.Errorf's, came out as "{generative-asmr: ... 0xc000123456}". A value
+// that implements error itself prints as its message.
+type resultError struct{ err error }
+
+func (e resultError) Error() string { return Name + ": " + e.err.Error() }
+func (e resultError) Unwrap() error { return e.err }
 
 // run does everything after the options are known: admission, model,
 // language, prompt, steering, generation. Inputs are validated before each

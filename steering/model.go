@@ -37,7 +37,9 @@ const (
 
 // Options sets how a model is opened. Zero values pick sensible defaults.
 type Options struct {
-	// Threads used for decoding; 0 = the number of CPUs.
+	// Threads used for decoding, per slot; 0 = the CPUs divided among the
+	// slots (each slot's polling threadpool spins, so more threads than
+	// cores in total costs far more than it gains).
 	Threads int
 	// ContextSize is the KV-cache length in tokens per slot; 0 = 4096, capped
 	// at the model's training context.
@@ -68,17 +70,17 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
+	if o.Slots <= 0 {
+		o.Slots = 1
+	}
 	if o.Threads <= 0 {
-		o.Threads = runtime.NumCPU()
+		o.Threads = max(1, runtime.NumCPU()/o.Slots)
 	}
 	if o.ContextSize <= 0 {
 		o.ContextSize = 4096
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 512
-	}
-	if o.Slots <= 0 {
-		o.Slots = 1
 	}
 	if o.CaptureSequences <= 0 {
 		o.CaptureSequences = 8
