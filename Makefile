@@ -104,3 +104,28 @@ run: build
 
 clean:
 	rm -rf $(BIN) $(CACHE) .deps
+
+# cluster starts CLUSTER_N weaviate-asmr nodes as one Weaviate cluster on
+# loopback ports, each with its own data folder and log in CLUSTER_DIR; they
+# keep running (each in its own session) until `make cluster-down`. Every
+# node loads CLUSTER_CONFIG (an ops YAML); without one, the embedded default
+# of `asmr run` (a generated tiny model, steered). See docs/cluster.md.
+CLUSTER_N      ?= 3
+CLUSTER_DIR    ?= $(CACHE)/cluster
+CLUSTER_CONFIG ?=
+CLUSTER_FLAGS  ?=
+
+.PHONY: cluster cluster-down bench-cluster
+
+cluster: build
+	$(BIN)/asmr cluster up -n $(CLUSTER_N) -dir $(CLUSTER_DIR) $(if $(CLUSTER_CONFIG),-config $(CLUSTER_CONFIG)) $(CLUSTER_FLAGS)
+
+cluster-down: asmr
+	$(BIN)/asmr cluster down -dir $(CLUSTER_DIR)
+
+# bench-cluster writes bench/cluster.md: grouped-generate throughput on one
+# node and on three (same slots per node), all on this machine.
+BENCH_CLUSTER_FLAGS ?=
+
+bench-cluster: build
+	$(BIN)/asmr cluster bench -dir $(CACHE)/cluster-bench -out bench/cluster.md $(BENCH_CLUSTER_FLAGS)

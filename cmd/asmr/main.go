@@ -33,6 +33,7 @@ func init() {
 		"run":       {"start weaviate-asmr on an embedded default with a demo collection (make run)", runServer},
 		"bake":      {"write a GGUF whose attn_output.bias carries a profile's steering", runBake},
 		"eval":      {"score baseline, 1-shot and ASMR on XOR-TyDi QA / MKQA (Tables 1, 2) and sweep K x alpha (Figure 3)", runEval},
+		"cluster":   {"run weaviate-asmr nodes as a local cluster (up, down, status) and benchmark it", runCluster},
 	}
 }
 
