@@ -10,7 +10,7 @@ SUDO          := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TEST_TIMEOUT  ?= 30m
 BENCH_FLAGS   ?=
 
-.PHONY: all deps env build asmr server test vet bench run clean
+.PHONY: all deps env build asmr server test vet bench bench-reader run clean
 
 # ollama's Go build compiles ggml's CPU code for baseline x86-64 (SSE2
 # only). The vector units this machine has are enabled explicitly: prompt
@@ -87,14 +87,18 @@ $(BIN)/weaviate-asmr: go.mod go.sum $(SERVER_SRCS) | deps
 
 vet: deps
 	$(GO) vet ./...
+	@# The benchmark's peer is built from go.mod's tool line: keep its go.sum complete.
+	$(GO) list -deps github.com/ollama/ollama >/dev/null
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 test: deps vet
 	$(GO) test -timeout $(TEST_TIMEOUT) ./...
 
-# bench writes bench/results.md: our reader against `ollama serve` on a
-# TinyLlama-shape synthetic model.
-bench: asmr
+# bench writes bench/results.md (our reader against `ollama serve` on a
+# TinyLlama-shape synthetic model) and bench/cluster.md (bench-cluster).
+bench: bench-reader bench-cluster
+
+bench-reader: asmr
 	$(GO) build -o $(BIN)/ollama github.com/ollama/ollama  # pinned by the tool line in go.mod
 	$(BIN)/asmr bench -ollama $(BIN)/ollama -work $(CACHE)/bench -out bench/results.md $(BENCH_FLAGS)
 
