@@ -4,20 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/asmr-search/generative-asmr/config"
+	"github.com/asmr-search/generative-asmr/internal/localcluster"
 	"github.com/asmr-search/generative-asmr/probes"
 	"github.com/asmr-search/generative-asmr/steering"
 	"github.com/asmr-search/generative-asmr/steering/testmodel"
@@ -55,100 +51,52 @@ func runServer(ctx context.Context, args []string) error {
 	} else {
 		fmt.Printf("using ASMR_CONFIG=%s\n", opsPath)
 	}
-	for _, p := range []*int{port, grpcPort} {
-		if *p, err = portOrFree(*p); err != nil {
-			return err
-		}
-	}
-	gossip, err := freePair()
+	ports, err := localcluster.FreePorts(1)
 	if err != nil {
 		return err
 	}
-	raft, err := freePair()
+	if *port != 0 {
+		ports[0].HTTP = *port
+	}
+	if *grpcPort != 0 {
+		ports[0].GRPC = *grpcPort
+	}
+	if !localcluster.PortsFree(ports) {
+		return fmt.Errorf("port %d or %d on 127.0.0.1 is taken: pass -port 0 -grpc-port 0 for free ones", ports[0].HTTP, ports[0].GRPC)
+	}
+	// A one-node cluster is a plain server; the kernel stops it if we die.
+	c, err := localcluster.New(localcluster.Config{
+		Bin: *bin, Dir: abs, Nodes: 1, Ports: ports,
+		Env:  map[string]string{"ASMR_CONFIG": opsPath},
+		Logf: func(format string, args ...any) { fmt.Printf(format+"\n", args...) },
+	})
 	if err != nil {
 		return err
 	}
-	logPath := filepath.Join(abs, "weaviate.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
+	node := c.Nodes[0]
+	fmt.Printf("starting weaviate-asmr (log %s) ...\n", node.LogPath)
+	if err := c.Start(ctx); err != nil {
 		return err
 	}
-	defer logf.Close()
-	cmd := exec.Command(*bin, "--host", "127.0.0.1", "--port", strconv.Itoa(*port), "--scheme", "http")
-	cmd.Env = append(os.Environ(), serverEnv(map[string]string{
-		"PERSISTENCE_DATA_PATH":    filepath.Join(abs, "data"),
-		"ASMR_CONFIG":              opsPath,
-		"GRPC_PORT":                strconv.Itoa(*grpcPort),
-		"CLUSTER_GOSSIP_BIND_PORT": strconv.Itoa(gossip),
-		"CLUSTER_DATA_BIND_PORT":   strconv.Itoa(gossip + 1),
-		"RAFT_PORT":                strconv.Itoa(raft),
-		"RAFT_INTERNAL_RPC_PORT":   strconv.Itoa(raft + 1),
-	})...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	// The server goes down with us, even if we are killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", *bin, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}
-	base := fmt.Sprintf("http://127.0.0.1:%d", *port)
-	fmt.Printf("starting weaviate-asmr (pid %d, log %s) ...\n", cmd.Process.Pid, logPath)
-	if err := waitReady(ctx, base, exited, 120*time.Second); err != nil {
-		stop()
-		return fmt.Errorf("%w\n--- %s (tail) ---\n%s", err, logPath, fileTail(logPath, 30))
-	}
+	defer c.Stop()
 	if !*noDemo {
-		if err := demoCollection(ctx, base); err != nil {
-			stop()
+		if err := demoCollection(ctx, node.URL()); err != nil {
 			return err
 		}
 	}
-	fmt.Printf("\nweaviate-asmr is ready: HTTP %s, gRPC 127.0.0.1:%d, data %s\n", base, *grpcPort, filepath.Join(abs, "data"))
+	fmt.Printf("\nweaviate-asmr is ready: HTTP %s, gRPC %s, data %s, pid %d\n", node.URL(), node.GRPCAddr(), node.DataDir, node.PID)
 	fmt.Printf("Press Ctrl-C to stop it.\n")
-	select {
-	case <-ctx.Done():
-		fmt.Println("\nstopping ...")
-		stop()
-		return nil
-	case err := <-exited:
-		return fmt.Errorf("weaviate-asmr exited: %v\n--- %s (tail) ---\n%s", err, logPath, fileTail(logPath, 30))
+	for ctx.Err() == nil && c.Running(0) {
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
 	}
-}
-
-// serverEnv is the environment of a loopback weaviate-asmr: the settings
-// DESIGN.md verified, no outbound network, and the caller's additions.
-func serverEnv(extra map[string]string) []string {
-	env := map[string]string{
-		"DEFAULT_VECTORIZER_MODULE":               "none",
-		"ENABLE_MODULES":                          "generative-asmr",
-		"AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED": "true",
-		"CLUSTER_HOSTNAME":                        "node1",
-		"CLUSTER_ADVERTISE_ADDR":                  "127.0.0.1",
-		"CLUSTER_IN_LOCALHOST":                    "true",
-		"DISABLE_TELEMETRY":                       "true",
-		"API_BASED_MODULES_DISABLED":              "true",
-		"GO_PROFILING_DISABLE":                    "true",
-		"RAFT_TIMEOUTS_MULTIPLIER":                "1",
-		"LOG_FORMAT":                              "text",
+	if ctx.Err() == nil {
+		return fmt.Errorf("weaviate-asmr exited\n--- %s (tail) ---\n%s", node.LogPath, localcluster.LogTail(node.LogPath, 30))
 	}
-	for k, v := range extra {
-		env[k] = v
-	}
-	var out []string
-	for k, v := range env {
-		out = append(out, k+"="+v)
-	}
-	return out
+	fmt.Println("\nstopping ...")
+	return nil
 }
 
 // embeddedDefault writes (once) a tiny random-weight model, a profile
@@ -339,67 +287,4 @@ func httpJSON(ctx context.Context, method, url string, in, out any) error {
 		return json.Unmarshal(b, out)
 	}
 	return nil
-}
-
-func waitReady(ctx context.Context, base string, exited <-chan error, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-exited:
-			return fmt.Errorf("weaviate-asmr exited during start-up: %v", err)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(250 * time.Millisecond):
-		}
-		resp, err := http.Get(base + "/v1/.well-known/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-	}
-	return errors.New("weaviate-asmr was not ready in time")
-}
-
-func portOrFree(p int) (int, error) {
-	if p == 0 {
-		return freePort()
-	}
-	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-	if err != nil {
-		return 0, fmt.Errorf("port %d is taken (%v): pass -port/-grpc-port 0 for a free one", p, err)
-	}
-	return p, l.Close()
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// freePair finds a port p with p+1 also free: Weaviate binds the gossip
-// and Raft ports and the one after each.
-func freePair() (int, error) {
-	for range 50 {
-		p, err := freePort()
-		if err != nil {
-			return 0, err
-		}
-		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1)); err == nil {
-			l.Close()
-			return p, nil
-		}
-	}
-	return 0, errors.New("no two consecutive free ports on 127.0.0.1")
-}
-
-func fileTail(path string, lines int) string {
-	b, _ := os.ReadFile(path)
-	ls := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	return strings.Join(ls[max(0, len(ls)-lines):], "\n")
 }
