@@ -3,7 +3,6 @@ package integration_test
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/asmr-search/generative-asmr/internal/localcluster"
 )
 
 // Env is extra environment for the server. It overrides the harness's
@@ -26,37 +27,20 @@ type Env map[string]string
 // a single loopback node with generative-asmr and nothing that reaches
 // outside the machine.
 func DefaultEnv() Env {
-	return Env{
-		"DEFAULT_VECTORIZER_MODULE":               "none",
-		"ENABLE_MODULES":                          "generative-asmr",
-		"AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED": "true",
-		"CLUSTER_HOSTNAME":                        "node1",
-		"CLUSTER_ADVERTISE_ADDR":                  "127.0.0.1",
-		"CLUSTER_IN_LOCALHOST":                    "true",
-		// No outbound network: no telemetry pings, no Sentry, no OTEL
-		// exporter (both off unless enabled), and none of the API-based
-		// modules Weaviate enables by default (they would also crowd
-		// /v1/meta). No pprof listener on the fixed port 6060, which
-		// parallel servers would fight over.
-		"DISABLE_TELEMETRY":             "true",
-		"SENTRY_ENABLED":                "false",
-		"EXPERIMENTAL_OTEL_ENABLED":     "false",
-		"API_BASED_MODULES_DISABLED":    "true",
-		"GO_PROFILING_DISABLE":          "true",
-		"PROMETHEUS_MONITORING_ENABLED": "false",
-		// Raft's timeouts are multiplied by 5 by default; a single node on
-		// loopback is ready in about 2 s instead of about 7 s with 1.
-		"RAFT_TIMEOUTS_MULTIPLIER": "1",
-		"LOG_LEVEL":                "info",
-		"LOG_FORMAT":               "text",
-	}
+	env := Env(localcluster.BaseEnv())
+	// One server: synchronous indexing, so a vector search right after an
+	// import sees every object (the cluster tests turn async indexing on,
+	// see docs/cluster.md).
+	delete(env, "ASYNC_INDEXING")
+	env["CLUSTER_HOSTNAME"] = "node1"
+	env["CLUSTER_ADVERTISE_ADDR"] = "127.0.0.1"
+	env["CLUSTER_IN_LOCALHOST"] = "true"
+	return env
 }
 
 // Ports are a server's loopback ports. Gossip+1 is the cluster data port
 // and Raft+1 the Raft internal RPC port.
-type Ports struct {
-	HTTP, GRPC, Gossip, Raft int
-}
+type Ports = localcluster.Ports
 
 // Options configure Start. The zero value is what StartServer uses.
 type Options struct {
@@ -365,70 +349,12 @@ func (s *Server) LogTail(n int) string {
 	return tail(string(b), n)
 }
 
-// FreePorts returns loopback ports that are free now: HTTP, gRPC, a gossip
-// port whose TCP and UDP (memberlist uses both) and next TCP port are free,
-// and a Raft port whose next port is free. All are held until every one is
-// chosen, so they are distinct.
+// FreePorts returns one server's loopback ports that are free now (see
+// localcluster.FreePorts).
 func FreePorts() (Ports, error) {
-	var held []func()
-	defer func() {
-		for _, c := range held {
-			c()
-		}
-	}()
-	tcp := func(port int) bool {
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			return false
-		}
-		held = append(held, func() { l.Close() })
-		return true
+	ps, err := localcluster.FreePorts(1)
+	if err != nil {
+		return Ports{}, err
 	}
-	udp := func(port int) bool {
-		c, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			return false
-		}
-		held = append(held, func() { c.Close() })
-		return true
-	}
-	one := func() (int, error) {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		held = append(held, func() { l.Close() })
-		return l.Addr().(*net.TCPAddr).Port, nil
-	}
-	pair := func(withUDP bool) (int, error) {
-		for i := 0; i < 50; i++ {
-			p, err := one()
-			if err != nil {
-				return 0, err
-			}
-			if p >= 65535 || !tcp(p+1) {
-				continue
-			}
-			if withUDP && !udp(p) {
-				continue
-			}
-			return p, nil
-		}
-		return 0, errors.New("no two consecutive free loopback ports found")
-	}
-	var p Ports
-	var err error
-	if p.HTTP, err = one(); err != nil {
-		return p, err
-	}
-	if p.GRPC, err = one(); err != nil {
-		return p, err
-	}
-	if p.Gossip, err = pair(true); err != nil {
-		return p, err
-	}
-	if p.Raft, err = pair(false); err != nil {
-		return p, err
-	}
-	return p, nil
+	return ps[0], nil
 }
