@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 
 	"github.com/tailor-inc/graphql"
 	"github.com/tailor-inc/graphql/language/ast"
@@ -79,8 +78,10 @@ func inputParams(prefix string) *graphql.InputObjectFieldConfig {
 	}
 }
 
-// extractParams reads the asmr: {...} argument. It reads literals only;
-// GraphQL has already checked their types against inputParams.
+// extractParams reads the asmr: {...} argument. GraphQL has already checked
+// the literals' types against inputParams; the values go through the same
+// config.OptionsFromMap as a class's moduleConfig, so both layers accept
+// and reject the same things with the same messages.
 func extractParams(field *ast.ObjectField) any {
 	var out Params
 	fields, ok := field.Value.GetValue().([]*ast.ObjectField)
@@ -88,82 +89,44 @@ func extractParams(field *ast.ObjectField) any {
 		out.Err = fmt.Errorf("%s options: want an object such as {alphaCL: 10}", ProviderName)
 		return out
 	}
+	where := "query " + ProviderName + " options"
+	m := map[string]any{}
 	var problems []string
-	o := &out.Options
 	for _, f := range fields {
 		name := f.Name.Value
-		lit, isLit := literal(f.Value)
-		if !isLit {
-			problems = append(problems, fmt.Sprintf("%s: write the value literally (GraphQL variables are not supported in generative options)", name))
+		v, err := literal(f.Value)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", name, err))
 			continue
 		}
-		switch name {
-		case "model", "profile", "direction", "tokenScope", "promptTemplate", "answerLanguage":
-			switch name {
-			case "model":
-				o.Model = lit
-			case "profile":
-				o.Profile = lit
-			case "direction":
-				o.Direction = lit
-			case "tokenScope":
-				o.TokenScope = lit
-			case "promptTemplate":
-				o.PromptTemplate = lit
-			case "answerLanguage":
-				o.AnswerLanguage = lit
-			}
-		case "alphaAC", "alphaCL", "temperature":
-			v, err := strconv.ParseFloat(lit, 64)
-			if err != nil || math.IsInf(v, 0) {
-				problems = append(problems, fmt.Sprintf("%s: %q is not a number", name, lit))
-				continue
-			}
-			switch name {
-			case "alphaAC":
-				o.AlphaAC = &v
-			case "alphaCL":
-				o.AlphaCL = &v
-			case "temperature":
-				o.Temperature = &v
-			}
-		case "topK", "maxTokens":
-			v, err := strconv.ParseInt(lit, 10, 32)
-			if err != nil {
-				problems = append(problems, fmt.Sprintf("%s: %q is not a whole number in range", name, lit))
-				continue
-			}
-			n := int(v)
-			if name == "topK" {
-				o.TopK = &n
-			} else {
-				o.MaxTokens = &n
-			}
-		default:
-			// GraphQL validation rejects unknown fields before we get here.
-			problems = append(problems, fmt.Sprintf("%s: unknown option; the options are %s", name, strings.Join(config.OptionNames, ", ")))
-		}
+		m[name] = v
 	}
 	if len(problems) > 0 {
-		out.Err = &config.OptionsError{Where: "query " + ProviderName + " options", Problems: problems}
+		out.Err = &config.OptionsError{Where: where, Problems: problems}
+		return out
 	}
+	out.Options, out.Err = config.OptionsFromMap(m, where)
 	return out
 }
 
-// literal returns the text of a literal GraphQL value (strings, numbers,
-// enums), and false for variables, lists and objects.
-func literal(v ast.Value) (string, bool) {
+// literal returns the Go value of a literal GraphQL value: a string for
+// strings and enums, a float64 for numbers. Variables, lists and objects
+// are refused.
+func literal(v ast.Value) (any, error) {
 	switch x := v.(type) {
 	case *ast.StringValue:
-		return x.Value, true
-	case *ast.IntValue:
-		return x.Value, true
-	case *ast.FloatValue:
-		return x.Value, true
+		return x.Value, nil
 	case *ast.EnumValue:
-		return x.Value, true
+		return x.Value, nil
+	case *ast.IntValue, *ast.FloatValue:
+		lit := x.GetValue().(string)
+		f, err := strconv.ParseFloat(lit, 64)
+		if err != nil || math.IsInf(f, 0) {
+			return nil, fmt.Errorf("%q is not a number", lit)
+		}
+		return f, nil
 	}
-	return "", false
+	return nil, fmt.Errorf("write the value literally (GraphQL variables are not supported in generative options)")
 }
 
 // paramsFrom turns Weaviate's requestParams into per-query options: Params
