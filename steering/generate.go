@@ -191,7 +191,7 @@ func (m *Model) generate(ctx context.Context, s *slot, tokens []int, p Params) (
 
 	start := time.Now()
 	s.ctx.KvCacheClear()
-	idx, err := s.prefill(ctx, tokens, p.Steer, false)
+	idx, err := s.prefill(ctx, tokens, p.Steer, false, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -250,11 +250,7 @@ func (m *Model) generate(ctx context.Context, s *slot, tokens []int, p Params) (
 // decode is one callback pass. It returns the batch index of the last
 // token's logits. With allLogits every position gets logits (used by
 // Evaluate), read after each batch by onBatch.
-func (s *slot) prefill(ctx context.Context, tokens []int, st *Steer, allLogits bool) (int, error) {
-	return s.prefillEach(ctx, tokens, st, allLogits, nil)
-}
-
-func (s *slot) prefillEach(ctx context.Context, tokens []int, st *Steer, allLogits bool, onBatch func(start, n int)) (int, error) {
+func (s *slot) prefill(ctx context.Context, tokens []int, st *Steer, allLogits bool, onBatch func(start, n int)) (int, error) {
 	last := 0
 	for start := 0; start < len(tokens); start += s.nBatch {
 		if err := ctx.Err(); err != nil {
@@ -327,7 +323,7 @@ func (m *Model) Evaluate(ctx context.Context, tokens []int, st *Steer) ([][]floa
 	}
 	s.ctx.KvCacheClear()
 	logits := make([][]float32, 0, len(tokens))
-	_, err = s.prefillEach(ctx, tokens, st, true, func(_, n int) {
+	_, err = s.prefill(ctx, tokens, st, true, func(_, n int) {
 		for i := range n {
 			logits = append(logits, s.ctx.GetLogitsIth(i))
 		}
