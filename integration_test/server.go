@@ -179,12 +179,11 @@ func (s *Server) environ() []string {
 	for k, v := range DefaultEnv() {
 		env[k] = v
 	}
-	env["PERSISTENCE_DATA_PATH"] = s.DataDir
-	env["GRPC_PORT"] = strconv.Itoa(s.Ports.GRPC)
-	env["CLUSTER_GOSSIP_BIND_PORT"] = strconv.Itoa(s.Ports.Gossip)
-	env["CLUSTER_DATA_BIND_PORT"] = strconv.Itoa(s.Ports.Gossip + 1)
-	env["RAFT_PORT"] = strconv.Itoa(s.Ports.Raft)
-	env["RAFT_INTERNAL_RPC_PORT"] = strconv.Itoa(s.Ports.Raft + 1)
+	// A one-node cluster: its data folder, ports and Raft settings.
+	node := &localcluster.Node{Name: "node1", Ports: s.Ports, DataDir: s.DataDir}
+	for k, v := range localcluster.ClusterEnv([]*localcluster.Node{node}, 0, nil) {
+		env[k] = v
+	}
 	for k, v := range s.opts.Env {
 		if v == "" {
 			delete(env, k)
