@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -171,32 +170,9 @@ func (s *Server) Restart(t testing.TB) {
 }
 
 func (s *Server) environ() []string {
-	env := map[string]string{}
-	for _, kv := range os.Environ() {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
-	for k, v := range DefaultEnv() {
-		env[k] = v
-	}
 	// A one-node cluster: its data folder, ports and Raft settings.
 	node := &localcluster.Node{Name: "node1", Ports: s.Ports, DataDir: s.DataDir}
-	for k, v := range localcluster.ClusterEnv([]*localcluster.Node{node}, 0, nil) {
-		env[k] = v
-	}
-	for k, v := range s.opts.Env {
-		if v == "" {
-			delete(env, k)
-		} else {
-			env[k] = v
-		}
-	}
-	out := make([]string, 0, len(env))
-	for k, v := range env {
-		out = append(out, k+"="+v)
-	}
-	sort.Strings(out)
-	return out
+	return localcluster.Environ(DefaultEnv(), localcluster.ClusterEnv([]*localcluster.Node{node}, 0, nil), s.opts.Env)
 }
 
 func (s *Server) start(t testing.TB) error {

@@ -99,6 +99,32 @@ func BaseEnv() map[string]string {
 	}
 }
 
+// Environ is this process's environment with layers applied in order, as
+// a sorted KEY=VALUE list for exec.Cmd.Env. An empty value in a layer
+// removes the variable.
+func Environ(layers ...map[string]string) []string {
+	env := map[string]string{}
+	for _, kv := range os.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	for _, layer := range layers {
+		for k, v := range layer {
+			if v == "" {
+				delete(env, k)
+			} else {
+				env[k] = v
+			}
+		}
+	}
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // ClusterEnv is the cluster environment of nodes[i]. join names the
 // gossip addresses it joins (CLUSTER_JOIN); none for the first node of a
 // new cluster.
@@ -328,26 +354,7 @@ func (c *Cluster) launch(i int, join []string) error {
 	for k, v := range c.cfg.Env {
 		n.Env[k] = v
 	}
-	env := map[string]string{}
-	for _, kv := range os.Environ() {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
-	for k, v := range BaseEnv() {
-		env[k] = v
-	}
-	for k, v := range n.Env {
-		if v == "" {
-			delete(env, k)
-		} else {
-			env[k] = v
-		}
-	}
-	environ := make([]string, 0, len(env))
-	for k, v := range env {
-		environ = append(environ, k+"="+v)
-	}
-	sort.Strings(environ)
+	environ := Environ(BaseEnv(), n.Env)
 
 	logf, err := os.OpenFile(n.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
