@@ -2,7 +2,6 @@ package integration_test
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"math"
 	"os"
@@ -173,7 +172,7 @@ limits: {requestTimeout: 90s}
 		}
 		want[sys] = sc
 	}
-	rows := readEvalCSV(t, filepath.Join(out, "results.csv"))
+	rows := evaltest.ReadCSV(t, filepath.Join(out, "results.csv"))
 	checked := 0
 	for _, r := range rows {
 		sc := want[r["system"]][r["metric"]]
@@ -290,7 +289,7 @@ limits: {requestTimeout: 90s}
 		t.Fatalf("sweep.png: %v", err)
 	}
 	lang := map[string]float64{}
-	for _, r := range readEvalCSV(t, filepath.Join(sweep, "sweep.csv")) {
+	for _, r := range evaltest.ReadCSV(t, filepath.Join(sweep, "sweep.csv")) {
 		if r["seed"] == "mean" && r["metric"] == eval.MetricLang {
 			lang["K"+r["k"]+"-a"+r["alpha"]], _ = strconv.ParseFloat(r["value"], 64)
 		}
@@ -335,28 +334,6 @@ func runCLI(t *testing.T, bin string, args ...string) string {
 		t.Fatalf("asmr %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
-}
-
-func readEvalCSV(t *testing.T, path string) []map[string]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil || len(recs) < 2 {
-		t.Fatalf("%s: %d records, %v", path, len(recs), err)
-	}
-	var out []map[string]string
-	for _, r := range recs[1:] {
-		m := map[string]string{}
-		for i, h := range recs[0] {
-			m[h] = r[i]
-		}
-		out = append(out, m)
-	}
-	return out
 }
 
 func mustStore(t *testing.T, path string) *eval.Store {

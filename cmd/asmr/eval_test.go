@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -73,7 +72,7 @@ func TestEvalFixtures(t *testing.T) {
 			}
 		}
 		t.Logf("%s/report.md:\n%s", filepath.Base(c.dir), md)
-		rows := readCSV(t, filepath.Join(c.dir, "results.csv"))
+		rows := evaltest.ReadCSV(t, filepath.Join(c.dir, "results.csv"))
 		// Every metric x system x (language + avg), except the one
 		// retrieval row and cells without items.
 		if len(rows) < 2*len(c.langs) {
@@ -93,7 +92,7 @@ func TestEvalFixtures(t *testing.T) {
 	// The planted effect, in-process: steering answers Russian questions in
 	// Russian; the unsteered reader's byte noise does not.
 	rate := map[string]float64{}
-	for _, r := range readCSV(t, filepath.Join(xorDir, "results.csv")) {
+	for _, r := range evaltest.ReadCSV(t, filepath.Join(xorDir, "results.csv")) {
 		if r["metric"] == eval.MetricLang && r["lang"] == "ru" {
 			rate[r["system"]], _ = strconv.ParseFloat(r["mean"], 64)
 		}
@@ -142,7 +141,7 @@ func TestEvalFixtures(t *testing.T) {
 	t.Logf("sweep.md:\n%s", md)
 	mean := map[[2]string]float64{}
 	n := 0
-	for _, r := range readCSV(t, filepath.Join(sweepDir, "sweep.csv")) {
+	for _, r := range evaltest.ReadCSV(t, filepath.Join(sweepDir, "sweep.csv")) {
 		n++
 		if r["seed"] == "mean" && r["metric"] == eval.MetricLang {
 			mean[[2]string{r["k"], r["alpha"]}], _ = strconv.ParseFloat(r["value"], 64)
@@ -171,23 +170,6 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-func readCSV(t *testing.T, path string) []map[string]string {
-	t.Helper()
-	recs, err := csv.NewReader(strings.NewReader(readFile(t, path))).ReadAll()
-	if err != nil || len(recs) < 2 {
-		t.Fatalf("%s: %d records, %v", path, len(recs), err)
-	}
-	var out []map[string]string
-	for _, r := range recs[1:] {
-		m := map[string]string{}
-		for i, h := range recs[0] {
-			m[h] = r[i]
-		}
-		out = append(out, m)
-	}
-	return out
 }
 
 // sameLines compares two results files ignoring the timing fields.
