@@ -17,6 +17,19 @@ import (
 	"github.com/ollama/ollama/llama"
 )
 
+// ErrBakeUnsupported is wrapped by Bake's error for a model whose
+// architecture has no attention-output bias in llama.cpp's graph.
+var ErrBakeUnsupported = errors.New("architecture cannot carry baked steering")
+
+// bakeArchitectures are the architectures whose llama.cpp graph loads
+// blk.<l>.attn_output.bias and adds it to W_o's output, which then goes
+// straight into the residual stream, so that a baked bias equals steering
+// with scope "all" (tested for llama). Others either load no such bias
+// (gemma3 passes NULL to build_attn) or normalise after W_o, where a
+// bias would not be the same shift; a baked file would silently ignore it
+// or steer differently.
+var bakeArchitectures = map[string]bool{"llama": true}
+
 // BakeResult says what Bake wrote.
 type BakeResult struct {
 	Shape         Shape
@@ -54,6 +67,10 @@ func Bake(src, dst string, iv Intervention, note string) (*BakeResult, error) {
 		KVHeads: int(kv.HeadCountKVMax()),
 		HeadDim: int(kv.EmbeddingHeadCountV()),
 		Embd:    int(kv.EmbeddingLength()),
+	}
+	if !bakeArchitectures[shape.Arch] {
+		return nil, fmt.Errorf("bake %s: %w: %q (llama.cpp adds no attn_output.bias after W_o for it); bake supports llama, steer %s at run time instead",
+			src, ErrBakeUnsupported, shape.Arch, shape.Arch)
 	}
 	if err := iv.Validate(shape); err != nil {
 		return nil, fmt.Errorf("bake %s: %w", src, err)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -16,7 +15,9 @@ import (
 type Params struct {
 	// System is an optional system message for the chat template.
 	System string
-	// Raw skips the chat template: the prompt is tokenized as given.
+	// Raw skips the chat template: the prompt is tokenized as given, as
+	// text (special-token names in it stay text; BOS is added when the
+	// model asks for it).
 	Raw bool
 
 	// Temperature 0 picks the most likely token (greedy).
@@ -38,6 +39,13 @@ type Params struct {
 
 	// Steer, when set, steers the attention heads during generation.
 	Steer *Steer
+
+	// OnToken, when set, is called on the generating goroutine after each
+	// generated token is added to the text, with the number generated so
+	// far. A context cancelled inside it stops the generation before the
+	// next token, so tests and callers can stop after an observed token
+	// rather than after a wall-clock delay.
+	OnToken func(completionTokens int)
 }
 
 // StopReason says why generation ended.
@@ -78,6 +86,11 @@ func rate(n int, d time.Duration) float64 {
 	return float64(n) / d.Seconds()
 }
 
+// ErrNonFiniteLogits is wrapped by the error of a generation whose logits
+// became NaN or infinite, which steering far too strong for the model
+// does: sampling from them would answer "" or the same token forever.
+var ErrNonFiniteLogits = errors.New("the model's logits are not finite")
+
 // ErrContextOverflow is wrapped by errors about prompts longer than the
 // context. Callers that can shorten the prompt test for it with errors.Is.
 var ErrContextOverflow = errors.New("prompt does not fit the context")
@@ -99,42 +112,6 @@ func (p *Params) validate() error {
 	return nil
 }
 
-// Message is one turn of a chat.
-type Message struct {
-	Role    string
-	Content string
-}
-
-// plainTemplate frames a prompt for models without a chat template.
-func plainTemplate(system, prompt string) string {
-	var b strings.Builder
-	if system != "" {
-		b.WriteString(system)
-		b.WriteString("\n\n")
-	}
-	b.WriteString("User: ")
-	b.WriteString(prompt)
-	b.WriteString("\nAssistant:")
-	return b.String()
-}
-
-// FormatPrompt applies the GGUF's chat template, or a plain
-// "User: ...\nAssistant:" frame when the model has none or llama.cpp does
-// not recognise it.
-func (m *Model) FormatPrompt(system, prompt string) string {
-	if m.template != "" {
-		var msgs []Message
-		if system != "" {
-			msgs = append(msgs, Message{"system", system})
-		}
-		msgs = append(msgs, Message{"user", prompt})
-		if s, ok := applyChatTemplate(m.template, msgs); ok {
-			return s
-		}
-	}
-	return plainTemplate(system, prompt)
-}
-
 // Generate runs the model on prompt in a free slot (waiting for one while
 // ctx allows) and returns the generated text. A cancelled ctx stops between
 // tokens and returns the partial result with ctx's error.
@@ -142,11 +119,13 @@ func (m *Model) Generate(ctx context.Context, prompt string, p Params) (*Result,
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
-	text := prompt
-	if !p.Raw {
-		text = m.FormatPrompt(p.System, prompt)
+	var tokens []int
+	var err error
+	if p.Raw {
+		tokens, err = m.Tokenize(prompt)
+	} else {
+		tokens, _, err = m.TokenizePrompt(p.System, prompt)
 	}
-	tokens, err := m.Tokenize(text)
 	if err != nil {
 		return nil, fmt.Errorf("tokenize prompt: %w", err)
 	}
@@ -155,6 +134,8 @@ func (m *Model) Generate(ctx context.Context, prompt string, p Params) (*Result,
 		return nil, err
 	}
 	defer m.release(s)
+	ctx, cancel := m.withClose(ctx)
+	defer cancel()
 	return m.generate(ctx, s, tokens, p)
 }
 
@@ -206,10 +187,14 @@ func (m *Model) generate(ctx context.Context, s *slot, tokens []int, p Params) (
 	}
 	pos := len(tokens)
 	for {
-		if err := ctx.Err(); err != nil {
+		if ctx.Err() != nil {
 			res.StopReason = StopCancelled
 			res.Text = validPrefix(out)
-			return res, err
+			return res, context.Cause(ctx)
+		}
+		if bad := s.nonFinite(idx); bad > 0 {
+			return nil, fmt.Errorf("%w: %d of %d logits are NaN or infinite after %d generated tokens (%d heads steered)",
+				ErrNonFiniteLogits, bad, m.shape.Vocab, res.CompletionTokens, res.SteeredHeads)
 		}
 		tok := sampler.Sample(s.ctx, idx)
 		sampler.Accept(tok, true)
@@ -220,6 +205,9 @@ func (m *Model) generate(ctx context.Context, s *slot, tokens []int, p Params) (
 		res.CompletionTokens++
 		before := len(out)
 		out = append(out, m.model.TokenToPiece(tok)...)
+		if p.OnToken != nil {
+			p.OnToken(res.CompletionTokens)
+		}
 		if cut, ok := findStop(out, max(0, before-maxStop+1), p.Stop); ok {
 			out = out[:cut]
 			res.StopReason = StopString
@@ -253,8 +241,8 @@ func (m *Model) generate(ctx context.Context, s *slot, tokens []int, p Params) (
 func (s *slot) prefill(ctx context.Context, tokens []int, st *Steer, allLogits bool, onBatch func(start, n int)) (int, error) {
 	last := 0
 	for start := 0; start < len(tokens); start += s.nBatch {
-		if err := ctx.Err(); err != nil {
-			return 0, err
+		if ctx.Err() != nil {
+			return 0, context.Cause(ctx)
 		}
 		end := min(start+s.nBatch, len(tokens))
 		s.batch.Clear()

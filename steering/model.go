@@ -64,6 +64,13 @@ type Options struct {
 	// KVCacheType is the element type of the KV cache: "f16" (default),
 	// "f32" (exact, twice the memory), "q8_0" or "q4_0".
 	KVCacheType string
+	// ChatTemplate overrides the GGUF's chat template: a template text or
+	// the name of one of llama.cpp's built-in templates ("gemma",
+	// "chatml", "llama3", ...), or ChatTemplateNone for no frame at all
+	// (completion models: the system text, a blank line and the prompt).
+	// "" uses the GGUF's own template, or a plain "User: ...\nAssistant:"
+	// frame when it has none.
+	ChatTemplate string
 	// Poll is the polling level (0..100) of the persistent CPU threadpool;
 	// 0 = llama.cpp's default 50. Negative disables the persistent pool.
 	Poll int
@@ -134,7 +141,13 @@ type Model struct {
 	model    *llama.Model
 	slots    chan *slot
 
+	// closing is cancelled by Close; running generations watch it.
+	closing context.Context
+	stopAll context.CancelFunc
+
 	mu     sync.Mutex
+	idle   *sync.Cond // signalled when busy drops
+	busy   int        // slots handed out
 	all    []*slot
 	closed bool
 }
@@ -180,6 +193,8 @@ func Load(pathOrName string, opts Options) (*Model, error) {
 		return nil, fmt.Errorf("load model %q: %w (set ASMR_LLAMA_LOG=info for llama.cpp's reason)", pathOrName, err)
 	}
 	m := &Model{path: path, opts: opts, model: lm}
+	m.idle = sync.NewCond(&m.mu)
+	m.closing, m.stopAll = context.WithCancel(context.Background())
 	if err := m.readShape(); err != nil {
 		llama.FreeModel(lm)
 		return nil, fmt.Errorf("load model %q: %w", pathOrName, err)
@@ -187,7 +202,16 @@ func Load(pathOrName string, opts Options) (*Model, error) {
 	if m.opts.ContextSize > m.shape.TrainContext && m.shape.TrainContext > 0 {
 		m.opts.ContextSize = m.shape.TrainContext
 	}
-	m.template = chatTemplate(cModel(lm))
+	m.template = opts.ChatTemplate
+	if m.template == "" {
+		m.template = chatTemplate(cModel(lm))
+	} else if m.template != ChatTemplateNone {
+		if _, ok := applyChatTemplate(m.template, []Message{{"user", "x"}}); !ok {
+			llama.FreeModel(lm)
+			return nil, fmt.Errorf("load model %q: chat template %q is not a template llama.cpp knows: give one of its built-in names (gemma, chatml, llama3, mistral-v7, ...), a template text, %q for no frame, or leave it empty for the GGUF's own",
+				pathOrName, m.template, ChatTemplateNone)
+		}
+	}
 	m.slots = make(chan *slot, opts.Slots)
 	for range opts.Slots {
 		s, err := m.newSlot(m.opts.ContextSize, 1)
@@ -252,42 +276,84 @@ func (m *Model) Path() string { return m.path }
 // ContextSize is the per-slot context length in tokens.
 func (m *Model) ContextSize() int { return m.opts.ContextSize }
 
-// ChatTemplate is the template stored in the GGUF, or "".
+// ChatTemplate is the chat template in use: Options.ChatTemplate, else the
+// one stored in the GGUF, else "" (a plain "User: ...\nAssistant:" frame).
 func (m *Model) ChatTemplate() string { return m.template }
 
 // Tokenize turns text into tokens, adding BOS when the model asks for it.
+// The text is data: the names of special tokens in it ("</s>",
+// "<end_of_turn>") are tokenized as the characters they are, never as the
+// control tokens, so stored or user text cannot end a turn or a sequence.
 func (m *Model) Tokenize(text string) ([]int, error) {
-	return m.model.Tokenize(text, m.model.AddBOSToken(), true)
+	if err := m.enter(); err != nil {
+		return nil, err
+	}
+	defer m.leave()
+	return m.model.Tokenize(text, m.model.AddBOSToken(), false)
 }
 
-// ErrClosed is returned by calls on a closed model.
+// ErrClosed is returned by calls on a closed model, and is the cause of a
+// generation that Close stopped.
 var ErrClosed = errors.New("model is closed")
 
-// acquire waits for a free slot or for ctx.
+// acquire waits for a free slot, for ctx, or for Close.
 func (m *Model) acquire(ctx context.Context) (*slot, error) {
 	select {
-	case s, ok := <-m.slots:
-		if !ok {
+	case s := <-m.slots:
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.closed {
+			m.slots <- s // Close frees it
 			return nil, ErrClosed
 		}
+		m.busy++
 		return s, nil
+	case <-m.closing.Done():
+		return nil, ErrClosed
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 }
 
-func (m *Model) release(s *slot) {
+// enter holds the model open for a call that uses its weights or
+// vocabulary without a slot (tokenizing); leave ends it. Close waits for
+// such calls as it waits for busy slots.
+func (m *Model) enter() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		s.free()
-		return
+		return ErrClosed
 	}
-	m.slots <- s
+	m.busy++
+	return nil
 }
 
-// Close frees the slots that are idle now and the rest as they are
-// released; the model's weights are freed with the last slot.
+func (m *Model) leave() {
+	m.mu.Lock()
+	m.busy--
+	m.idle.Broadcast()
+	m.mu.Unlock()
+}
+
+// release returns a slot; the channel has room for every slot, so this
+// never blocks, also after Close.
+func (m *Model) release(s *slot) {
+	m.slots <- s
+	m.leave()
+}
+
+// withClose returns ctx, also cancelled (with cause ErrClosed) when the
+// model is closed, so that Close ends running generations between tokens.
+func (m *Model) withClose(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(m.closing, func() { cancel(ErrClosed) })
+	return ctx, func() { stop(); cancel(context.Canceled) }
+}
+
+// Close stops the running generations (their callers get an error wrapping
+// ErrClosed) at their next token, waits for them and for other running
+// calls to return their slots, and frees the slots and the weights.
+// Calls waiting for a slot return ErrClosed at once.
 func (m *Model) Close() {
 	m.mu.Lock()
 	if m.closed {
@@ -295,8 +361,11 @@ func (m *Model) Close() {
 		return
 	}
 	m.closed = true
+	m.stopAll()
+	for m.busy > 0 {
+		m.idle.Wait()
+	}
 	m.mu.Unlock()
-	// Busy slots are freed by release; wait for them so the weights can go.
 	for range m.all {
 		s := <-m.slots
 		s.free()
@@ -357,6 +426,11 @@ func (m *Model) newSlot(nCtx, nSeq int) (*slot, error) {
 	}
 	s.batch = b
 	return s, nil
+}
+
+// nonFinite counts the NaN and infinite logits of batch position i.
+func (s *slot) nonFinite(i int) int {
+	return int(C.asmr_logits_nonfinite(cContext(s.ctx), C.int32_t(i)))
 }
 
 func (s *slot) free() {

@@ -1,4 +1,5 @@
 #include "shim.h"
+#include <math.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,4 +183,19 @@ bool asmr_to_float(int type, const void *src, float *dst, int64_t n) {
     }
     tt->to_float(src, dst, n);
     return true;
+}
+
+int32_t asmr_logits_nonfinite(struct llama_context *ctx, int32_t i) {
+    const float *l = llama_get_logits_ith(ctx, i);
+    if (l == NULL) {
+        return -1;
+    }
+    const int32_t n = llama_vocab_n_tokens(llama_model_get_vocab(llama_get_model(ctx)));
+    int32_t bad = 0;
+    for (int32_t k = 0; k < n; k++) {
+        if (!isfinite(l[k])) {
+            bad++;
+        }
+    }
+    return bad;
 }

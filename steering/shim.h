@@ -67,6 +67,10 @@ struct ggml_threadpool *asmr_threadpool_attach(struct llama_context *ctx, int n_
 // knows, quantized ones included) into dst. Returns false for an unknown type.
 bool asmr_to_float(int type, const void *src, float *dst, int64_t n);
 
+// asmr_logits_nonfinite counts the NaN and infinite values among the logits
+// of batch position i (llama_get_logits_ith); -1 when there are none there.
+int32_t asmr_logits_nonfinite(struct llama_context *ctx, int32_t i);
+
 // asmr_log_quiet routes llama.cpp and ggml logging through a level filter.
 void asmr_log_set_level(int min_level);
 

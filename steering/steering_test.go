@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/asmr-search/generative-asmr/steering/ollamastore"
 	"github.com/asmr-search/generative-asmr/steering/testmodel"
@@ -271,16 +270,22 @@ func TestCancellationStopsBetweenTokens(t *testing.T) {
 		t.Fatalf("cancelled before start: err = %v", err)
 	}
 
-	// A generation that would fill a 4096-token context (seconds) is
-	// cancelled after 300 ms: it must stop mid-way with what it had.
-	ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
+	// A generation that would fill a 4096-token context is cancelled after
+	// its third token, observed through OnToken: it must stop before the
+	// fourth, with what it had. No wall clock is involved.
+	const stopAfter = 3
+	ctx, cancel = context.WithCancel(context.Background())
 	defer cancel()
-	r, err := m.Generate(ctx, "abc", Params{MaxTokens: -1, Raw: true})
-	if !errors.Is(err, context.DeadlineExceeded) || r == nil || r.StopReason != StopCancelled {
+	r, err := m.Generate(ctx, "abc", Params{MaxTokens: -1, Raw: true, OnToken: func(n int) {
+		if n == stopAfter {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) || r == nil || r.StopReason != StopCancelled {
 		t.Fatalf("cancelled run: err %v, result %+v", err, r)
 	}
-	if r.CompletionTokens == 0 || r.PromptTokens+r.CompletionTokens >= m.ContextSize() {
-		t.Fatalf("cancelled run made %d tokens: it did not stop between tokens", r.CompletionTokens)
+	if r.CompletionTokens != stopAfter {
+		t.Fatalf("cancelled after token %d, the run made %d tokens: it did not stop between tokens", stopAfter, r.CompletionTokens)
 	}
 	// What it returned is what an uncancelled run of that length says.
 	full, err := m.Generate(context.Background(), "abc", Params{MaxTokens: r.CompletionTokens, Raw: true})
@@ -684,5 +689,97 @@ func TestSteeringOnGPU(t *testing.T) {
 	t.Logf("GPU steered vs CPU steered: max diff %.3g (steering moved logits by %.3g)", d, moved)
 	if d > 1e-2*moved {
 		t.Fatalf("GPU steering differs from CPU steering by %g", d)
+	}
+}
+
+// Close during a generation ends it at its next token (the caller gets
+// ErrClosed) and returns; calls waiting for the slot get ErrClosed too.
+func TestCloseDuringGeneration(t *testing.T) {
+	spec := tinySpec(testmodel.F32)
+	spec.ContextLength = 4096
+	w := testmodel.Random(spec)
+	noEOS(spec, w)
+	m, err := Load(writeModel(t, spec, w), Options{ContextSize: 4096, Slots: 1, Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{})
+	var once sync.Once
+	type outcome struct {
+		r   *Result
+		err error
+	}
+	running := make(chan outcome, 1)
+	go func() {
+		r, err := m.Generate(context.Background(), "abc", Params{MaxTokens: -1, Raw: true, OnToken: func(int) { once.Do(func() { close(started) }) }})
+		running <- outcome{r, err}
+	}()
+	<-started
+	// A second caller waits for the only slot.
+	waiting := make(chan error, 1)
+	go func() {
+		_, err := m.Generate(context.Background(), "x", Params{MaxTokens: 2})
+		waiting <- err
+	}()
+	m.Close() // must return: it used to wait forever for the busy slot
+	got := <-running
+	if !errors.Is(got.err, ErrClosed) || got.r == nil || got.r.StopReason != StopCancelled {
+		t.Fatalf("generation during Close: %+v, %v; want stopped with ErrClosed", got.r, got.err)
+	}
+	if got.r.PromptTokens+got.r.CompletionTokens >= 4096 {
+		t.Fatalf("the generation ran to the end of the context (%d tokens) instead of stopping", got.r.CompletionTokens)
+	}
+	if err := <-waiting; !errors.Is(err, ErrClosed) {
+		t.Fatalf("waiting caller: %v, want ErrClosed", err)
+	}
+	if _, err := m.Generate(context.Background(), "x", Params{}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("after Close: %v", err)
+	}
+	m.Close() // twice is fine
+}
+
+// Steering far too strong makes the logits non-finite: that is the
+// generation's error, never an empty or endless answer. The test model's
+// W_o is scaled up so that a finite shift overflows the residual stream
+// (inf, then NaN through the next RMS norm), while the unsteered model
+// stays finite.
+func TestNonFiniteLogitsAreAnError(t *testing.T) {
+	spec := tinySpec(testmodel.F32)
+	w := testmodel.Random(spec)
+	for l := range w.Layers {
+		for i := range w.Layers[l].Wo {
+			w.Layers[l].Wo[i] *= 1e28
+		}
+	}
+	m := load(t, writeModel(t, spec, w), Options{})
+	if _, err := m.Generate(context.Background(), "abc", Params{MaxTokens: 8}); err != nil {
+		t.Fatalf("unsteered: %v", err)
+	}
+	iv := randomIntervention(m.Shape(), allHeads(m.Shape()), 1e12, 4)
+	_, err := m.Generate(context.Background(), "abc", Params{MaxTokens: 8, Steer: &Steer{Intervention: iv}})
+	if !errors.Is(err, ErrNonFiniteLogits) {
+		t.Fatalf("steering with 1e12 through W_o x 1e28: %v, want ErrNonFiniteLogits", err)
+	}
+	if _, err := m.Generate(context.Background(), "abc", Params{MaxTokens: 8}); err != nil {
+		t.Fatalf("unsteered after: %v", err)
+	}
+}
+
+// TestBindingLayout guards the unsafe reads of the ollama binding's
+// private fields (cgo.go): an ollama version that changes its structs
+// fails here, not at the first load.
+func TestBindingLayout(t *testing.T) {
+	if err := checkParamsLayout(); err != nil {
+		t.Fatal(err)
+	}
+	spec := tinySpec(testmodel.F32)
+	m := load(t, writeModel(t, spec, nil), Options{ContextSize: 128})
+	s, err := m.acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.release(s)
+	if err := checkContextLayout(s.ctx, m.model, 128); err != nil {
+		t.Fatal(err)
 	}
 }
