@@ -95,6 +95,14 @@ type Ops struct {
 	// Source is where the configuration came from: the file's path, or
 	// "built-in defaults".
 	Source string `yaml:"-"`
+
+	// lines maps a key path ("models.tiny.threads", "languages[1]") to its
+	// line in the file, origin a key path set by an env override to its
+	// variable, and dropped lists the key paths whose values parseOps
+	// reported and left unset: all three only shape problem messages.
+	lines   map[string]int
+	origin  map[string]string
+	dropped []string
 }
 
 // ModelConfig says how to load one model. Exactly one of Path and Ollama is
@@ -124,6 +132,18 @@ type ModelConfig struct {
 	FlashAttention FlashAttention `yaml:"flashAttention"`
 	// KVCacheType: f16 (default), f32, q8_0 or q4_0.
 	KVCacheType string `yaml:"kvCacheType"`
+	// ChatTemplate overrides the GGUF's chat template: the name of one of
+	// llama.cpp's built-in templates ("gemma", "chatml", "llama3", ...) or
+	// a template text, or "none" for no frame at all, the right choice for
+	// a base (completion) checkpoint such as Gemma 3 270M, whose GGUF has
+	// no template. Unset: the GGUF's own, or a plain "User:/Assistant:"
+	// frame when it has none.
+	ChatTemplate string `yaml:"chatTemplate"`
+	// Stop ends every answer of this model at the first of these strings
+	// (not included), besides the model's end-of-generation tokens. A
+	// completion model needs one, e.g. "\n\n", or it writes on past its
+	// answer.
+	Stop []string `yaml:"stop"`
 	// Preload loads the model in the background when the module starts
 	// (default true), so that the first query does not wait for it and a
 	// broken file shows in the log at once. false loads it on first use.
@@ -289,26 +309,27 @@ func LoadOpsFromEnv() (*Ops, error) {
 	return LoadOpsWithEnv(os.LookupEnv)
 }
 
-// LoadOpsWithEnv is LoadOpsFromEnv with the environment passed in, for tests.
+// LoadOpsWithEnv is LoadOpsFromEnv with the environment passed in, for
+// tests. Every problem of the file, of the environment and of the result is
+// reported at once, in one *ConfigError: a key error in the file does not
+// hide a bad variable, nor a bad variable an unknown name.
 func LoadOpsWithEnv(lookup func(string) (string, bool)) (*Ops, error) {
-	var ops *Ops
+	ops, ps, usable := DefaultOps(), []string(nil), true
 	if path, ok := lookup(EnvConfig); ok && strings.TrimSpace(path) != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("read ops config (%s): %w", EnvConfig, err)
+			ops.Source = path
+			ps, usable = []string{fmt.Sprintf("%s: cannot read the ops file: %v", EnvConfig, err)}, false
+		} else {
+			ops, ps, usable = parseOps(data, path)
 		}
-		ops, err = parseOps(data, path)
-		if err != nil {
-			return nil, err
-		}
-	} else {
-		ops = DefaultOps()
 	}
-	if err := ops.ApplyEnv(lookup); err != nil {
-		return nil, err
+	ps = append(ps, ops.applyEnv(lookup)...)
+	if usable {
+		ps = append(ps, ops.check()...)
 	}
-	if err := ops.finish(); err != nil {
-		return nil, err
+	if len(ps) > 0 {
+		return nil, &ConfigError{Source: ops.Source, Problems: ps}
 	}
 	return ops, nil
 }
@@ -324,54 +345,64 @@ func LoadOps(path string) (*Ops, error) {
 }
 
 // ParseOps parses an ops document; path is used for messages and to resolve
-// relative paths (its directory), and may be "".
+// relative paths (its directory), and may be "". Every problem of the
+// document is reported at once, in one *ConfigError: unknown keys and
+// values of the wrong type together with what the checks of the rest find
+// (unknown model, profile, direction or language names, values out of
+// range).
 func ParseOps(data []byte, path string) (*Ops, error) {
-	ops, err := parseOps(data, path)
-	if err != nil {
-		return nil, err
+	ops, ps, usable := parseOps(data, path)
+	if usable {
+		ps = append(ps, ops.check()...)
 	}
-	if err := ops.finish(); err != nil {
-		return nil, err
+	if len(ps) > 0 {
+		return nil, &ConfigError{Source: ops.Source, Problems: ps}
 	}
 	return ops, nil
 }
 
-// parseOps decodes strictly and resolves relative paths, without
-// validation.
-func parseOps(data []byte, path string) (*Ops, error) {
+// parseOps decodes data and resolves relative paths, without the semantic
+// checks. It returns the key and type problems too: a value with one is
+// reported here, left out of ops (as if unset) and remembered in
+// ops.dropped, so that the checks of the rest still run without reporting
+// it twice. usable is false when nothing could be decoded (not YAML, not a
+// mapping); ops is then the built-in defaults.
+func parseOps(data []byte, path string) (ops *Ops, ps []string, usable bool) {
 	src := path
 	if src == "" {
 		src = "(inline)"
 	}
+	ops = DefaultOps()
+	ops.Source = src
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
-			ops := DefaultOps()
-			ops.Source = src
-			return ops, nil
+			return ops, nil, true
 		}
-		return nil, &ConfigError{Source: src, Problems: []string{"not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}}
+		return ops, []string{"not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}, false
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, &ConfigError{Source: src, Problems: []string{"more than one YAML document; keep one"}}
+		if err != nil {
+			return ops, []string{"not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}, false
+		}
+		ps = append(ps, fmt.Sprintf("line %d: a second YAML document; keep one (the first is read)", extra.Line))
 	}
 	doc := &root
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
 		doc = doc.Content[0]
 	}
-	var ps []string
-	checkNode(doc, reflect.TypeFor[Ops](), "", &ps)
-	if len(ps) > 0 {
-		return nil, &ConfigError{Source: src, Problems: ps}
+	c := &nodeChecker{lines: map[string]int{}, seen: map[aliasUse]aliasState{}}
+	if !c.check(doc, reflect.TypeFor[Ops](), "") {
+		return ops, append(ps, c.problems...), false
 	}
-	ops := DefaultOps()
-	strict := yaml.NewDecoder(bytes.NewReader(data))
-	strict.KnownFields(true)
-	if err := strict.Decode(ops); err != nil {
-		// checkNode should have caught everything; keep yaml's words if not.
-		return nil, &ConfigError{Source: src, Problems: []string{err.Error()}}
+	ps = append(ps, c.problems...)
+	ops.lines, ops.dropped = c.lines, c.dropped
+	// checkNode removed unknown and repeated keys and nulled every value it
+	// reported, so what is left decodes; keep yaml's words if not.
+	if err := doc.Decode(ops); err != nil {
+		return ops, append(ps, cleanYAMLError(err)), false
 	}
 	ops.Source = src
 	if ops.Models == nil {
@@ -394,15 +425,63 @@ func parseOps(data []byte, path string) (*Ops, error) {
 			p.Path = filepath.Join(dir, p.Path)
 		}
 	}
-	return ops, nil
+	return ops, ps, true
 }
 
-// checkNode walks a YAML node against the Go type it decodes into and
+// nodeChecker walks a YAML node against the Go type it decodes into and
 // reports unknown keys, repeated keys and values of the wrong type, each
 // with its key path ("models.tiny.threads") and line. yaml.v3's own errors
 // name Go types and lines only, which does not tell an operator which of
-// twenty "threads" keys is wrong.
-func checkNode(n *yaml.Node, t reflect.Type, path string, ps *[]string) {
+// twenty "threads" keys is wrong, and yaml.v3 stops at the first custom
+// type that fails.
+//
+// It also mends the tree so that the rest can be decoded and checked:
+// unknown and repeated keys are removed, and a value of the wrong type is
+// replaced by null (unset), its key path added to dropped.
+type nodeChecker struct {
+	problems []string
+	// lines maps each key path to the line of its key (of its item, in a
+	// list).
+	lines map[string]int
+	// dropped lists the key paths whose values were reported and nulled.
+	dropped []string
+	// seen holds the aliases expanded for a type, so that a document of
+	// nested aliases costs one walk per anchor and a recursive one ends.
+	seen map[aliasUse]aliasState
+}
+
+type aliasUse struct {
+	n *yaml.Node
+	t reflect.Type
+}
+
+type aliasState int
+
+const (
+	aliasUnseen aliasState = iota
+	aliasChecking
+	aliasGood
+	aliasBad
+)
+
+// null is what a dropped value becomes: unset.
+func null(line int) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null", Line: line}
+}
+
+// zeroNode is the YAML of t's zero value.
+func zeroNode(t reflect.Type, line int) *yaml.Node {
+	var z yaml.Node
+	if err := z.Encode(reflect.Zero(t).Interface()); err != nil {
+		return null(line)
+	}
+	z.Line = line
+	return &z
+}
+
+// check reports n's problems and returns false when n itself is of the
+// wrong type, so that the caller drops it.
+func (c *nodeChecker) check(n *yaml.Node, t reflect.Type, path string) bool {
 	where := func() string {
 		p := path
 		if p == "" {
@@ -410,30 +489,57 @@ func checkNode(n *yaml.Node, t reflect.Type, path string, ps *[]string) {
 		}
 		return fmt.Sprintf("%s (line %d)", p, n.Line)
 	}
+	bad := func(format string, args ...any) bool {
+		c.problems = append(c.problems, where()+": "+fmt.Sprintf(format, args...))
+		if path != "" {
+			c.dropped = append(c.dropped, path)
+		}
+		return false
+	}
 	if n.Kind == yaml.AliasNode {
-		n = n.Alias
+		if n.Alias == nil {
+			return bad("an alias without its anchor")
+		}
+		use := aliasUse{n.Alias, t}
+		switch c.seen[use] {
+		case aliasChecking: // a recursive alias, which yaml refuses to decode
+			return bad("alias *%s contains itself", n.Value)
+		case aliasGood:
+			return true
+		case aliasBad: // reported where the anchor was first used
+			if path != "" {
+				c.dropped = append(c.dropped, path)
+			}
+			return false
+		}
+		c.seen[use] = aliasChecking
+		ok := c.check(n.Alias, t, path)
+		c.seen[use] = aliasBad
+		if ok {
+			c.seen[use] = aliasGood
+		}
+		return ok
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return // null leaves the field unset
+		return true // null leaves the field unset
 	}
 	// Types that decode themselves: try them.
 	if t == reflect.TypeFor[yaml.Node]() {
-		return
+		return true
 	}
 	if reflect.PointerTo(t).Implements(reflect.TypeFor[yaml.Unmarshaler]()) {
 		v := reflect.New(t)
 		if err := n.Decode(v.Interface()); err != nil {
-			*ps = append(*ps, fmt.Sprintf("%s: %s", where(), cleanYAMLError(err)))
+			return bad("%s", cleanYAMLError(err))
 		}
-		return
+		return true
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
-		checkNode(n, t.Elem(), path, ps)
+		return c.check(n, t.Elem(), path)
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {
-			*ps = append(*ps, fmt.Sprintf("%s: want a mapping with keys %s, got %s", where(), strings.Join(yamlKeys(t), ", "), nodeKind(n)))
-			return
+			return bad("want a mapping with keys %s, got %s", strings.Join(yamlKeys(t), ", "), nodeKind(n))
 		}
 		fields := map[string]reflect.StructField{}
 		for i := range t.NumField() {
@@ -445,11 +551,12 @@ func checkNode(n *yaml.Node, t reflect.Type, path string, ps *[]string) {
 			fields[name] = f
 		}
 		seen := map[string]bool{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
+		content, kept := n.Content, n.Content[:0:0]
+		for i := 0; i+1 < len(content); i += 2 {
+			k, v := content[i], content[i+1]
 			kp := join(path, k.Value)
 			if seen[k.Value] {
-				*ps = append(*ps, fmt.Sprintf("%s (line %d): key repeated", kp, k.Line))
+				c.problems = append(c.problems, fmt.Sprintf("%s (line %d): key repeated", kp, k.Line))
 				continue
 			}
 			seen[k.Value] = true
@@ -459,58 +566,72 @@ func checkNode(n *yaml.Node, t reflect.Type, path string, ps *[]string) {
 				if s := suggest(k.Value, slices.Collect(maps.Keys(fields))); s != "" {
 					msg += fmt.Sprintf(" (did you mean %q?)", s)
 				}
-				*ps = append(*ps, msg+"; the keys here are "+strings.Join(yamlKeys(t), ", "))
+				c.problems = append(c.problems, msg+"; the keys here are "+strings.Join(yamlKeys(t), ", "))
 				continue
 			}
-			checkNode(v, f.Type, kp, ps)
+			c.lines[kp] = k.Line
+			if !c.check(v, f.Type, kp) {
+				v = null(v.Line)
+			}
+			kept = append(kept, k, v)
 		}
+		n.Content = kept
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
-			*ps = append(*ps, fmt.Sprintf("%s: want a mapping of names, got %s", where(), nodeKind(n)))
-			return
+			return bad("want a mapping of names, got %s", nodeKind(n))
 		}
 		seen := map[string]bool{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
+		content, kept := n.Content, n.Content[:0:0]
+		for i := 0; i+1 < len(content); i += 2 {
+			k, v := content[i], content[i+1]
 			kp := join(path, k.Value)
 			if seen[k.Value] {
-				*ps = append(*ps, fmt.Sprintf("%s (line %d): name repeated", kp, k.Line))
+				c.problems = append(c.problems, fmt.Sprintf("%s (line %d): name repeated", kp, k.Line))
 				continue
 			}
 			seen[k.Value] = true
-			if strings.TrimSpace(k.Value) == "" {
-				*ps = append(*ps, fmt.Sprintf("%s (line %d): empty name", path, k.Line))
+			if k.Kind != yaml.ScalarNode || strings.TrimSpace(k.Value) == "" {
+				c.problems = append(c.problems, fmt.Sprintf("%s (line %d): empty name; give each entry a name", path, k.Line))
 				continue
 			}
-			checkNode(v, t.Elem(), kp, ps)
+			c.lines[kp] = k.Line
+			if !c.check(v, t.Elem(), kp) {
+				v = null(v.Line)
+			}
+			kept = append(kept, k, v)
 		}
+		n.Content = kept
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			*ps = append(*ps, fmt.Sprintf("%s: want a list, got %s", where(), nodeKind(n)))
-			return
+			return bad("want a list, got %s", nodeKind(n))
 		}
 		for i, item := range n.Content {
-			checkNode(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i), ps)
+			ip := fmt.Sprintf("%s[%d]", path, i)
+			c.lines[ip] = item.Line
+			if !c.check(item, t.Elem(), ip) {
+				// The zero value, not null, which yaml would leave out of
+				// the list, shifting the indices of the items after it.
+				n.Content[i] = zeroNode(t.Elem(), item.Line)
+			}
 		}
 	default:
 		if n.Kind != yaml.ScalarNode {
-			*ps = append(*ps, fmt.Sprintf("%s: want %s, got %s", where(), kindWord(t), nodeKind(n)))
-			return
+			return bad("want %s, got %s", kindWord(t), nodeKind(n))
 		}
 		v := reflect.New(t)
 		// yaml.v3 truncates 1.5 into an int field without a word.
 		isInt := t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64
 		if err := n.Decode(v.Interface()); err != nil || (isInt && n.Tag == "!!float") {
-			*ps = append(*ps, fmt.Sprintf("%s: want %s, got %q", where(), kindWord(t), n.Value))
-			return
+			return bad("want %s, got %q", kindWord(t), n.Value)
 		}
 		// yaml.v3 decodes any scalar into a string, quoting numbers and
 		// booleans silently; a string field given `true` is almost always
 		// a mistake (e.g. an unquoted "on").
-		if t.Kind() == reflect.String && (n.Tag == "!!bool") {
-			*ps = append(*ps, fmt.Sprintf("%s: want a string, got the boolean %s (quote it if you mean the text)", where(), n.Value))
+		if t.Kind() == reflect.String && n.Tag == "!!bool" {
+			return bad("want a string, got the boolean %s (quote it if you mean the text)", n.Value)
 		}
 	}
+	return true
 }
 
 func join(path, key string) string {
@@ -568,22 +689,42 @@ func cleanYAMLError(err error) string {
 }
 
 // ApplyEnv applies the env overrides. Each override names its variable in
-// errors. Paths given by env are relative to the working directory.
+// errors, and every bad variable is reported at once. Paths given by env are
+// relative to the working directory.
 func (o *Ops) ApplyEnv(lookup func(string) (string, bool)) error {
+	if ps := o.applyEnv(lookup); len(ps) > 0 {
+		return &ConfigError{Source: "environment", Problems: ps}
+	}
+	return nil
+}
+
+// applyEnv applies the env overrides and returns their problems. It records
+// in o.origin which variable set which key path, so that a later check of
+// such a value names the variable rather than the file.
+func (o *Ops) applyEnv(lookup func(string) (string, bool)) []string {
+	if o.origin == nil {
+		o.origin = map[string]string{}
+	}
+	if o.Models == nil {
+		o.Models = map[string]*ModelConfig{}
+	}
+	if o.Profiles == nil {
+		o.Profiles = map[string]*ProfileConfig{}
+	}
 	get := func(name string) (string, bool) {
 		v, ok := lookup(name)
 		v = strings.TrimSpace(v)
 		return v, ok && v != ""
 	}
 	var ps []string
-	intVar := func(name string, min int) (int, bool) {
+	intVar := func(name string, min int, what string) (int, bool) {
 		v, ok := get(name)
 		if !ok {
 			return 0, false
 		}
 		n, err := strconv.Atoi(v)
 		if err != nil || n < min {
-			ps = append(ps, fmt.Sprintf("%s=%q: want a whole number >= %d", name, v, min))
+			ps = append(ps, fmt.Sprintf("%s=%q: want a whole number >= %d (%s)", name, v, min, what))
 			return 0, false
 		}
 		return n, true
@@ -608,13 +749,16 @@ func (o *Ops) ApplyEnv(lookup func(string) (string, bool)) error {
 			m = &ModelConfig{}
 			o.Models[name] = m
 		}
+		p := "models." + name
 		if hasPath {
 			if abs, err := filepath.Abs(path); err == nil {
 				path = abs
 			}
 			m.Path, m.Ollama = path, ""
+			o.origin[p], o.origin[p+".path"] = EnvModelPath, EnvModelPath
 		} else {
 			m.Path, m.Ollama = "", ollama
+			o.origin[p], o.origin[p+".ollama"] = EnvOllamaModel, EnvOllamaModel
 		}
 		if o.Defaults.Model == "" {
 			o.Defaults.Model = name
@@ -630,27 +774,31 @@ func (o *Ops) ApplyEnv(lookup func(string) (string, bool)) error {
 		}
 		o.Profiles[name] = &ProfileConfig{Path: p, Model: profileModel(o.Profiles[name])}
 		o.Defaults.Profile = name
+		o.origin["profiles."+name], o.origin["profiles."+name+".path"] = EnvProfilePath, EnvProfilePath
 	}
 	for _, v := range []struct {
-		env string
-		min int
-		set func(*ModelConfig, int)
+		env, key string
+		min      int
+		what     string
+		set      func(*ModelConfig, int)
 	}{
-		{EnvThreads, 0, func(m *ModelConfig, n int) { m.Threads = n }},
-		{EnvSlots, 1, func(m *ModelConfig, n int) { m.Slots = n }},
-		{EnvContextSize, 0, func(m *ModelConfig, n int) { m.ContextSize = n }},
-		{EnvGPULayers, -1, func(m *ModelConfig, n int) { m.GPULayers = n }},
+		{EnvThreads, "threads", 0, "0 = every CPU", func(m *ModelConfig, n int) { m.Threads = n }},
+		{EnvSlots, "slots", 1, "generations at once", func(m *ModelConfig, n int) { m.Slots = n }},
+		{EnvContextSize, "contextSize", 0, "0 = 4096", func(m *ModelConfig, n int) { m.ContextSize = n }},
+		{EnvGPULayers, "gpuLayers", -1, "-1 = all, 0 = CPU", func(m *ModelConfig, n int) { m.GPULayers = n }},
 	} {
-		if n, ok := intVar(v.env, v.min); ok {
-			for _, m := range o.Models {
+		if n, ok := intVar(v.env, v.min, v.what); ok {
+			for name, m := range o.Models {
 				if m != nil {
 					v.set(m, n)
+					o.origin["models."+name+"."+v.key] = v.env
 				}
 			}
 		}
 	}
-	if n, ok := intVar(EnvQueueLength, 0); ok {
+	if n, ok := intVar(EnvQueueLength, 0, "0 = none wait"); ok {
 		o.Limits.QueueLength = &n
+		o.origin["limits.queueLength"] = EnvQueueLength
 	}
 	if v, ok := get(EnvRequestTimeout); ok {
 		d, err := time.ParseDuration(v)
@@ -658,13 +806,16 @@ func (o *Ops) ApplyEnv(lookup func(string) (string, bool)) error {
 			ps = append(ps, fmt.Sprintf("%s=%q: want a positive duration such as 90s or 2m", EnvRequestTimeout, v))
 		} else {
 			o.Limits.RequestTimeout = &Duration{d}
+			o.origin["limits.requestTimeout"] = EnvRequestTimeout
 		}
 	}
-	if n, ok := intVar(EnvMaxPassages, 1); ok {
+	if n, ok := intVar(EnvMaxPassages, 1, "passages per groupedResult prompt"); ok {
 		o.Limits.MaxPassages = n
+		o.origin["limits.maxPassages"] = EnvMaxPassages
 	}
-	if n, ok := intVar(EnvMaxPrompt, 0); ok {
+	if n, ok := intVar(EnvMaxPrompt, 0, "0 = no cap but the context"); ok {
 		o.Limits.MaxPromptTokens = n
+		o.origin["limits.maxPromptTokens"] = EnvMaxPrompt
 	}
 	if v, ok := get(EnvLanguages); ok {
 		var langs []string
@@ -674,11 +825,12 @@ func (o *Ops) ApplyEnv(lookup func(string) (string, bool)) error {
 			}
 		}
 		o.Languages = langs
+		o.origin["languages"] = EnvLanguages
+		for i := range langs {
+			o.origin[fmt.Sprintf("languages[%d]", i)] = EnvLanguages
+		}
 	}
-	if len(ps) > 0 {
-		return &ConfigError{Source: "environment", Problems: ps}
-	}
-	return nil
+	return ps
 }
 
 func profileModel(p *ProfileConfig) string {
@@ -706,43 +858,81 @@ func (o *Ops) defaultModelName() string {
 // configured.
 func (o *Ops) DefaultModel() string { return o.defaultModelName() }
 
-// finish validates the configuration and loads the profiles.
-func (o *Ops) finish() error {
+// at is a key path as problems name it: with the variable that set it, or
+// the line of the file where it is written, when known.
+func (o *Ops) at(path string) string {
+	if env, ok := o.origin[path]; ok {
+		return fmt.Sprintf("%s (from %s)", path, env)
+	}
+	if line, ok := o.lines[path]; ok {
+		return fmt.Sprintf("%s (line %d)", path, line)
+	}
+	return path
+}
+
+// wasDropped reports whether path, or a key above it, had a value that
+// parseOps already reported and dropped (unless an env override set it
+// since).
+func (o *Ops) wasDropped(path string) bool {
+	if _, ok := o.origin[path]; ok {
+		return false
+	}
+	for _, d := range o.dropped {
+		if path == d || strings.HasPrefix(path, d+".") || strings.HasPrefix(path, d+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+// check validates the configuration and loads the profiles. It returns
+// every problem, each as "<key path> (line N | from VARIABLE): <what is
+// wrong and the fix>".
+func (o *Ops) check() []string {
 	var ps []string
-	add := func(format string, args ...any) { ps = append(ps, fmt.Sprintf(format, args...)) }
+	add := func(path, format string, args ...any) {
+		if !o.wasDropped(path) {
+			ps = append(ps, o.at(path)+": "+fmt.Sprintf(format, args...))
+		}
+	}
 
 	for _, name := range slices.Sorted(maps.Keys(o.Models)) {
 		m := o.Models[name]
 		p := "models." + name
 		if m == nil {
-			add("%s: empty; give path: <file.gguf> or ollama: <name>", p)
+			add(p, "empty; give path: <file.gguf> or ollama: <name>")
 			continue
 		}
 		switch {
 		case m.Path == "" && m.Ollama == "":
-			add("%s: give path: <file.gguf> or ollama: <name such as llama3.2:1b>", p)
+			add(p, "give path: <file.gguf> or ollama: <name such as llama3.2:1b>")
 		case m.Path != "" && m.Ollama != "":
-			add("%s: path and ollama are both set; keep one", p)
+			add(p, "path and ollama are both set; keep one")
 		}
 		if m.Threads < 0 {
-			add("%s.threads: %d; give 0 (every CPU) or more", p, m.Threads)
+			add(p+".threads", "%d; give 0 (every CPU) or more", m.Threads)
 		}
 		if m.ContextSize < 0 || (m.ContextSize > 0 && m.ContextSize < 64) {
-			add("%s.contextSize: %d; give 0 (4096) or at least 64 tokens", p, m.ContextSize)
+			add(p+".contextSize", "%d; give 0 (4096) or at least 64 tokens", m.ContextSize)
 		}
 		if m.BatchSize < 0 {
-			add("%s.batchSize: %d; give 0 (512) or more", p, m.BatchSize)
+			add(p+".batchSize", "%d; give 0 (512) or more", m.BatchSize)
 		}
 		if m.GPULayers < -1 {
-			add("%s.gpuLayers: %d; give -1 (all), 0 (CPU) or a layer count", p, m.GPULayers)
+			add(p+".gpuLayers", "%d; give -1 (all), 0 (CPU) or a layer count", m.GPULayers)
 		}
 		if m.Slots < 0 {
-			add("%s.slots: %d; give 0 (1) or more", p, m.Slots)
+			add(p+".slots", "%d; give 0 (1) or more", m.Slots)
 		}
 		switch strings.ToLower(m.KVCacheType) {
 		case "", "f16", "f32", "q8_0", "q4_0":
 		default:
-			add("%s.kvCacheType: %q; want f16, f32, q8_0 or q4_0", p, m.KVCacheType)
+			add(p+".kvCacheType", "%q; want f16, f32, q8_0 or q4_0", m.KVCacheType)
+		}
+		for k, st := range m.Stop {
+			if st == "" {
+				add(fmt.Sprintf("%s.stop[%d]", p, k), "empty; remove it")
+			}
 		}
 		if m.FlashAttention == "" {
 			m.FlashAttention = FlashAttentionAuto
@@ -753,78 +943,77 @@ func (o *Ops) finish() error {
 		pc := o.Profiles[name]
 		p := "profiles." + name
 		if name == ProfileNone {
-			add("%s: %q is reserved (it turns steering off); rename the profile", p, ProfileNone)
+			add(p, "%q is reserved (it turns steering off); rename the profile", ProfileNone)
 			continue
 		}
 		if pc == nil {
-			add("%s: empty; give path: <profile.yaml> or inline: <profile>", p)
+			add(p, "empty; give path: <profile.yaml> or inline: <profile>")
 			continue
 		}
 		hasInline := pc.Inline.Kind != 0 && pc.Inline.Tag != "!!null"
 		switch {
 		case pc.Path == "" && !hasInline:
-			add("%s: give path: <profile.yaml> or inline: <profile document>", p)
+			add(p, "give path: <profile.yaml> or inline: <profile document>")
 			continue
 		case pc.Path != "" && hasInline:
-			add("%s: path and inline are both set; keep one", p)
+			add(p, "path and inline are both set; keep one")
 			continue
 		}
-		if pc.Model != "" && o.Models[pc.Model] == nil {
-			add("%s.model: %q is not a configured model (have: %s)", p, pc.Model, nameList(o.Models))
+		if _, ok := o.Models[pc.Model]; pc.Model != "" && !ok {
+			add(p+".model", "%q is not a configured model (have: %s)", pc.Model, nameList(o.Models))
 		}
 		if pc.Path != "" {
 			prof, err := LoadProfile(pc.Path)
 			if err != nil {
-				add("%s.path: %v", p, err)
+				add(p+".path", "%v", err)
 				continue
 			}
 			pc.Profile = prof
 		} else {
 			data, err := yaml.Marshal(&pc.Inline)
 			if err != nil {
-				add("%s.inline: %v", p, err)
+				add(p+".inline", "%v", err)
 				continue
 			}
 			prof, err := ParseProfile(data)
 			if err != nil {
-				add("%s.inline (from line %d): %v", p, pc.Inline.Line, err)
+				// Lines in the profile's errors count from the inline
+				// document's first line.
+				if !o.wasDropped(p + ".inline") {
+					ps = append(ps, fmt.Sprintf("%s.inline (from line %d): %v", p, pc.Inline.Line, err))
+				}
 				continue
 			}
 			pc.Profile = prof
 		}
 	}
 
-	if o.Defaults.Model != "" && o.Models[o.Defaults.Model] == nil {
-		add("defaults.model: %q is not a configured model (have: %s)", o.Defaults.Model, nameList(o.Models))
+	if _, ok := o.Models[o.Defaults.Model]; o.Defaults.Model != "" && !ok {
+		add("defaults.model", "%q is not a configured model (have: %s)", o.Defaults.Model, nameList(o.Models))
 	}
 	if o.Defaults.Model == "" && len(o.Models) > 1 {
-		add("defaults.model: %d models are configured (%s); name the default one", len(o.Models), nameList(o.Models))
+		add("defaults.model", "%d models are configured (%s); name the default one", len(o.Models), nameList(o.Models))
 	}
-	if pr := o.Defaults.Profile; pr != "" && pr != ProfileNone && o.Profiles[pr] == nil {
-		add("defaults.profile: %q is not a configured profile (have: %s)", pr, nameList(o.Profiles))
+	if _, ok := o.Profiles[o.Defaults.Profile]; o.Defaults.Profile != "" && o.Defaults.Profile != ProfileNone && !ok {
+		add("defaults.profile", "%q is not a configured profile (have: %s)", o.Defaults.Profile, nameList(o.Profiles))
 	}
-	if _, err := o.Defaults.Resolve("defaults"); err != nil {
-		var oe *OptionsError
-		if errors.As(err, &oe) {
-			for _, pr := range oe.Problems {
-				add("defaults.%s", pr)
-			}
-		} else {
-			add("defaults: %v", err)
-		}
+	_, dps := o.Defaults.resolve()
+	for _, pr := range dps {
+		field, msg, _ := strings.Cut(pr, ": ")
+		add("defaults."+field, "%s", msg)
 	}
 
 	if q := o.Limits.QueueLength; q != nil && *q < 0 {
-		add("limits.queueLength: %d; give 0 (no waiting) or more", *q)
+		add("limits.queueLength", "%d; give 0 (no waiting) or more", *q)
 	}
 	if d := o.Limits.RequestTimeout; d != nil && d.Duration <= 0 {
-		add("limits.requestTimeout: %v; give a positive duration such as 2m", d.Duration)
+		add("limits.requestTimeout", "%v; give a positive duration such as 2m", d.Duration)
 	}
 	if o.Limits.MaxPassages < 0 {
-		add("limits.maxPassages: %d; give 0 (%d) or more", o.Limits.MaxPassages, DefaultMaxPassages)
+		add("limits.maxPassages", "%d; give 0 (%d) or more", o.Limits.MaxPassages, DefaultMaxPassages)
 	}
 	if o.Limits.MaxPromptTokens < 0 {
-		add("limits.maxPromptTokens: %d; give 0 (the context decides) or more", o.Limits.MaxPromptTokens)
+		add("limits.maxPromptTokens", "%d; give 0 (the context decides) or more", o.Limits.MaxPromptTokens)
 	}
 
 	if len(o.Languages) == 0 {
@@ -832,26 +1021,37 @@ func (o *Ops) finish() error {
 	}
 	seen := map[string]int{}
 	for i, s := range o.Languages {
+		p := fmt.Sprintf("languages[%d]", i)
+		if o.wasDropped(p) {
+			continue
+		}
 		l, err := ParseLanguage(s)
 		if err != nil {
-			add("languages[%d]: %v", i, err)
+			add(p, "%v", err)
 			continue
 		}
 		if j, dup := seen[l.String()]; dup {
-			add("languages[%d]: %s repeats languages[%d]", i, l, j)
+			add(p, "%s repeats languages[%d]", l, j)
 		}
 		seen[l.String()] = i
 	}
 	switch strings.ToLower(o.LanguageDetection.Accuracy) {
 	case "", "high", "low":
 	default:
-		add("languageDetection.accuracy: %q; want high (default) or low", o.LanguageDetection.Accuracy)
+		add("languageDetection.accuracy", "%q; want high (default) or low", o.LanguageDetection.Accuracy)
 	}
 
-	if len(ps) > 0 {
-		return &ConfigError{Source: o.Source, Problems: ps}
+	// The defaults alone must make a request that resolves: a default
+	// profile needs an attribute for each default alpha that is not 0.
+	// (Without models every request fails anyway, and says so.)
+	if len(ps) == 0 && len(o.Models) > 0 {
+		_, rps := o.resolve(o.Defaults)
+		for _, pr := range rps {
+			field, msg, _ := strings.Cut(pr, ": ")
+			add("defaults."+field, "%s", msg)
+		}
 	}
-	return nil
+	return ps
 }
 
 func nameList[V any](m map[string]V) string {
@@ -870,20 +1070,26 @@ func (o *Ops) ProfileNames() []string { return slices.Sorted(maps.Keys(o.Profile
 // Resolve merges the ops defaults, then each of layers in order (class,
 // query), validates, fills in the default model, and checks that the model
 // and profile are configured and that the profile has every attribute the
-// options steer. where names the last layer for messages.
+// options steer. where names the last layer for messages. Every problem is
+// reported at once: bad values together with unknown names.
 func (o *Ops) Resolve(where string, layers ...Options) (Resolved, error) {
 	opts := o.Defaults
 	for _, l := range layers {
 		opts = opts.Merge(l)
 	}
-	r, err := opts.Resolve(where)
-	if err != nil {
-		return Resolved{}, err
+	r, ps := o.resolve(opts)
+	if len(ps) > 0 {
+		return Resolved{}, &OptionsError{Where: where, Problems: ps}
 	}
+	return r, nil
+}
+
+// resolve is Resolve of merged options, returning the problems.
+func (o *Ops) resolve(opts Options) (Resolved, []string) {
+	r, ps := opts.resolve()
 	if r.Model == "" {
 		r.Model = o.DefaultModel()
 	}
-	var ps []string
 	switch {
 	case len(o.Models) == 0:
 		ps = append(ps, fmt.Sprintf("model: no models are configured; name a GGUF file in the ops file (%s) or set %s", EnvConfig, EnvModelPath))
@@ -906,8 +1112,25 @@ func (o *Ops) Resolve(where string, layers ...Options) (Resolved, error) {
 			}
 		}
 	}
-	if len(ps) > 0 {
-		return Resolved{}, &OptionsError{Where: where, Problems: ps}
+	return r, ps
+}
+
+// OptionsFromMap reads a class's moduleConfig like the package-level
+// OptionsFromMap and checks it against this configuration as Resolve does
+// (the model and profile it names, the attributes its profile must have),
+// reporting every problem of the map at once: a wrong type does not hide an
+// unknown model. It returns the class's options, to be merged with a
+// query's.
+func (o *Ops) OptionsFromMap(m map[string]any, where string) (Options, error) {
+	opts, ps := optionsFromMap(m)
+	_, rps := o.resolve(o.Defaults.Merge(opts))
+	for _, p := range rps {
+		if !slices.Contains(ps, p) {
+			ps = append(ps, p)
+		}
 	}
-	return r, nil
+	if len(ps) > 0 {
+		return Options{}, &OptionsError{Where: where, Problems: ps}
+	}
+	return opts, nil
 }

@@ -191,26 +191,26 @@ languages: [de, xx, German]
 languageDetection: {accuracy: medium}
 `), filepath.Join(dir, "ops.yaml"))
 	wantProblems(t, err,
-		"models.a: path and ollama are both set",
-		`models.a.kvCacheType: "f8"`,
-		"models.a.gpuLayers: -2",
-		"models.b: give path:",
-		"models.b.threads: -1",
-		`profiles.p.model: "c" is not a configured model (have: a, b)`,
-		"profiles.q.path: load profile",
-		`profiles.none: "none" is reserved`,
-		`defaults.model: "x" is not a configured model`,
-		`defaults.profile: "y" is not a configured profile`,
-		`defaults.direction: unknown direction kind "up"`,
-		`defaults.tokenScope: "some" is not a scope`,
-		"defaults.maxTokens: 0 is out of range",
-		`defaults.answerLanguage: unknown language "klingon"`,
-		"defaults.promptTemplate: unknown placeholder {{context}}",
-		"limits.queueLength: -1",
-		"limits.maxPassages: -3",
-		`languages[1]: unknown language "xx"`,
-		"languages[2]: German repeats languages[0]",
-		`languageDetection.accuracy: "medium"`,
+		"models.a (line 3): path and ollama are both set",
+		`models.a.kvCacheType (line 3): "f8"`,
+		"models.a.gpuLayers (line 3): -2",
+		"models.b (line 4): give path:",
+		"models.b.threads (line 4): -1",
+		`profiles.p.model (line 6): "c" is not a configured model (have: a, b)`,
+		"profiles.q.path (line 7): load profile",
+		`profiles.none (line 8): "none" is reserved`,
+		`defaults.model (line 10): "x" is not a configured model`,
+		`defaults.profile (line 11): "y" is not a configured profile`,
+		`defaults.direction (line 12): unknown direction kind "up"`,
+		`defaults.tokenScope (line 13): "some" is not a scope`,
+		"defaults.maxTokens (line 14): 0 is out of range",
+		`defaults.answerLanguage (line 15): unknown language "klingon"`,
+		"defaults.promptTemplate (line 16): unknown placeholder {{context}}",
+		"limits.queueLength (line 17): -1",
+		"limits.maxPassages (line 17): -3",
+		`languages[1] (line 18): unknown language "xx"`,
+		"languages[2] (line 18): German repeats languages[0]",
+		`languageDetection.accuracy (line 19): "medium"`,
 	)
 }
 
@@ -334,5 +334,186 @@ func TestResolveChecksProfileAttributes(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `model: "nope" is not a configured model; the ops file has m`) ||
 		!strings.Contains(err.Error(), `profile: "q" is not a configured profile`) {
 		t.Errorf("unknown names: %v", err)
+	}
+}
+
+// An ops file with key and type errors and also unknown names reports all
+// of them in one error, each with its key path and line (issue 12, item 8).
+func TestOpsFileReportsEveryKindOfProblemAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	copyFile(t, "testdata/profile-tiny.yaml", filepath.Join(dir, "p.yaml"))
+	_, err := ParseOps([]byte(`models:
+  m:
+    path: m.gguf
+    thread: 2
+    slots: two
+profiles:
+  p: {path: p.yaml, model: nosuch}
+defaults:
+  model: other
+  profile: q
+  direction: sideways
+languages: [de, elvish]
+`), filepath.Join(dir, "ops.yaml"))
+	wantProblems(t, err,
+		`models.m.thread (line 4): unknown key (did you mean "threads"?)`,
+		`models.m.slots (line 5): want a whole number, got "two"`,
+		`profiles.p.model (line 7): "nosuch" is not a configured model (have: m)`,
+		`defaults.model (line 9): "other" is not a configured model`,
+		`defaults.profile (line 10): "q" is not a configured profile`,
+		`defaults.direction (line 11): unknown direction kind "sideways"`,
+		`languages[1] (line 12): unknown language "elvish"`,
+	)
+	var ce *ConfigError
+	if errors.As(err, &ce) && len(ce.Problems) != 7 {
+		t.Errorf("want 7 problems, got %d:\n%s", len(ce.Problems), strings.Join(ce.Problems, "\n"))
+	}
+}
+
+// A value dropped for its type is not reported a second time by the checks
+// that run on the rest of the file.
+func TestDroppedValuesAreNotReportedTwice(t *testing.T) {
+	_, err := ParseOps([]byte(`models:
+  a: 5
+  b: {path: b.gguf, threads: -1.5, flashAttention: maybe}
+defaults:
+  model: a
+  topK: many
+  direction: up
+`), "ops.yaml")
+	wantProblems(t, err,
+		`models.a (line 2): want a mapping`,
+		`models.b.threads (line 3): want a whole number, got "-1.5"`,
+		`models.b.flashAttention (line 3): "maybe": want auto, on or off`,
+		`defaults.topK (line 6): want a whole number, got "many"`,
+		`defaults.direction (line 7): unknown direction kind "up"`,
+	)
+	var ce *ConfigError
+	if errors.As(err, &ce) && len(ce.Problems) != 5 {
+		t.Errorf("want 5 problems, got %d:\n%s", len(ce.Problems), strings.Join(ce.Problems, "\n"))
+	}
+}
+
+// Every bad env variable is reported at once, together with the file's
+// problems, and a problem of a value that came from the environment names
+// its variable.
+func TestEnvReportsEveryBadVariable(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, filepath.Join(dir, "ops.yaml"), "models:\n  m: {path: m.gguf}\n")
+	_, err := LoadOpsWithEnv(env(map[string]string{
+		EnvConfig:      cfg,
+		EnvSlots:       "zero",
+		EnvContextSize: "10",
+		EnvLanguages:   "de,xx",
+	}))
+	wantProblems(t, err,
+		`ASMR_SLOTS="zero": want a whole number >= 1`,
+		`models.m.contextSize (from ASMR_CONTEXT_SIZE): 10; give 0 (4096) or at least 64 tokens`,
+		`languages[1] (from ASMR_LANGUAGES): unknown language "xx"`,
+	)
+	var ce *ConfigError
+	if errors.As(err, &ce) && len(ce.Problems) != 3 {
+		t.Errorf("want 3 problems, got %d:\n%s", len(ce.Problems), strings.Join(ce.Problems, "\n"))
+	}
+
+	// A broken file and a broken environment: both at once.
+	bad := writeFile(t, filepath.Join(dir, "bad.yaml"), "models:\n  m: {path: m.gguf, thread: 2}\n")
+	_, err = LoadOpsWithEnv(env(map[string]string{EnvConfig: bad, EnvQueueLength: "-3", EnvRequestTimeout: "soon"}))
+	wantProblems(t, err,
+		`models.m.thread (line 2): unknown key`,
+		`ASMR_QUEUE_LENGTH="-3": want a whole number >= 0`,
+		`ASMR_REQUEST_TIMEOUT="soon"`,
+	)
+	// Even a file that is not YAML does not hide the environment's problems.
+	broken := writeFile(t, filepath.Join(dir, "broken.yaml"), "models: [\n")
+	_, err = LoadOpsWithEnv(env(map[string]string{EnvConfig: broken, EnvSlots: "zero"}))
+	wantProblems(t, err, "not valid YAML", `ASMR_SLOTS="zero"`)
+}
+
+// Ops.Resolve reports bad values and unknown names together.
+func TestResolveReportsValuesAndNamesTogether(t *testing.T) {
+	ops, err := ParseOps([]byte("models:\n  m: {path: m.gguf}\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ops.Resolve("query asmr options", Options{Model: "nope", Profile: "q", Direction: "up"})
+	for _, want := range []string{`model: "nope" is not a configured model`, `profile: "q" is not a configured profile`, `direction: unknown direction kind "up"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q: %v", want, err)
+		}
+	}
+}
+
+// Ops.OptionsFromMap checks a class's moduleConfig against the ops file:
+// types, values and names, all at once.
+func TestOpsOptionsFromMapReportsEverything(t *testing.T) {
+	ops, err := ParseOps([]byte("models:\n  m: {path: m.gguf}\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ops.OptionsFromMap(map[string]any{"topK": "many", "model": "nope", "profile": "q", "maxTokens": 0.0}, "class moduleConfig")
+	var oe *OptionsError
+	if !errors.As(err, &oe) || len(oe.Problems) != 4 {
+		t.Fatalf("want 4 problems, got %v", err)
+	}
+	for _, want := range []string{`topK: want a whole number, got the string "many"`, `model: "nope" is not a configured model`,
+		`profile: "q" is not a configured profile`, "maxTokens: 0 is out of range"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q: %v", want, err)
+		}
+	}
+	o, err := ops.OptionsFromMap(map[string]any{"alphaCL": 3.0}, "class moduleConfig")
+	if err != nil || *o.AlphaCL != 3 {
+		t.Errorf("good map: %+v %v", o, err)
+	}
+}
+
+func TestSeedInOpsDefaults(t *testing.T) {
+	ops, err := ParseOps([]byte("models:\n  m: {path: m.gguf}\ndefaults: {seed: 7}\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ops.Resolve("q")
+	if err != nil || r.Seed == nil || *r.Seed != 7 {
+		t.Errorf("defaults.seed: %v %v", r.Seed, err)
+	}
+	_, err = ParseOps([]byte("models:\n  m: {path: m.gguf}\ndefaults:\n  seed: 5000000000\n"), "")
+	wantProblems(t, err, "defaults.seed (line 4): 5000000000 is out of range; give 0 to 4294967295")
+}
+
+// A default profile must have an attribute for each default alpha: else
+// the file is accepted and every request fails.
+func TestDefaultsMustResolve(t *testing.T) {
+	dir := t.TempDir()
+	data, err := os.ReadFile("testdata/profile-tiny.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Keep only the AC attribute.
+	prof, err := ParseProfile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(prof.Attributes, AttributeCL)
+	if err := prof.Save(filepath.Join(dir, "ac.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ParseOps([]byte("models:\n  m: {path: m.gguf}\nprofiles:\n  p: {path: ac.yaml}\ndefaults:\n  profile: p\n"), filepath.Join(dir, "ops.yaml"))
+	wantProblems(t, err, `defaults.alphaCL: 20, but profile "p" has no CL attribute; set alphaCL: 0`)
+	if _, err := ParseOps([]byte("models:\n  m: {path: m.gguf}\nprofiles:\n  p: {path: ac.yaml}\ndefaults:\n  profile: p\n  alphaCL: 0\n"), filepath.Join(dir, "ops.yaml")); err != nil {
+		t.Error(err)
+	}
+}
+
+// A value refused at an alias (reported at the line of its anchor, where
+// it is written) is dropped at every alias of that anchor, reported once,
+// and the list keeps its indices, so that the rest is still checked under
+// the right key paths.
+func TestRefusedAliasIsDroppedEverywhere(t *testing.T) {
+	_, err := ParseOps([]byte("x: &x {a: 1}\nlanguages: [*x, *x, xx]\n"), "")
+	wantProblems(t, err, "x (line 1): unknown key", "languages[0] (line 1): want a string, got a mapping", `languages[2] (line 2): unknown language "xx"`)
+	var ce *ConfigError
+	if errors.As(err, &ce) && len(ce.Problems) != 3 {
+		t.Errorf("want 3 problems, got %q", ce.Problems)
 	}
 }

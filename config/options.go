@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -47,6 +48,11 @@ type Options struct {
 	MaxTokens *int `yaml:"maxTokens" json:"maxTokens,omitempty"`
 	// Temperature 0 is greedy decoding (deterministic).
 	Temperature *float64 `yaml:"temperature" json:"temperature,omitempty"`
+	// Seed of the sampler's random draw when Temperature > 0: a whole
+	// number from 0 to MaxSeed. Unset draws a fresh random seed for every
+	// request (as Ollama does); set, the same request gives the same answer.
+	// Greedy decoding (temperature 0) ignores it.
+	Seed *int64 `yaml:"seed" json:"seed,omitempty"`
 	// PromptTemplate shapes the groupedResult prompt; see DefaultPromptTemplate
 	// for its placeholders.
 	PromptTemplate string `yaml:"promptTemplate" json:"promptTemplate,omitempty"`
@@ -60,7 +66,7 @@ type Options struct {
 // order. Unknown keys in a class's moduleConfig are rejected with this list.
 var OptionNames = []string{
 	"model", "profile", "alphaAC", "alphaCL", "topK", "direction", "tokenScope",
-	"maxTokens", "temperature", "promptTemplate", "answerLanguage",
+	"maxTokens", "temperature", "seed", "promptTemplate", "answerLanguage",
 }
 
 // ProfileNone is the profile name that turns steering off explicitly.
@@ -81,6 +87,11 @@ const (
 	PlaceholderQuestion = "{{question}}"
 	PlaceholderPassages = "{{passages}}"
 	PlaceholderLanguage = "{{language}}"
+	// PlaceholderQuestionLabel and PlaceholderAnswerLabel are the words
+	// "Question" and "Answer" in the answer language (LabelsFor), to cue a
+	// completion model in that language.
+	PlaceholderQuestionLabel = "{{questionLabel}}"
+	PlaceholderAnswerLabel   = "{{answerLabel}}"
 )
 
 // DefaultPromptTemplate is the reader's prompt for groupedResult, in the
@@ -101,7 +112,13 @@ const DefaultPromptTemplate = "Answer the question using the passages below. Ans
 // Built-in defaults: the best setting of the paper (K = 64, alpha = 20 for
 // both attributes, probe directions) and the ITI token scope.
 const (
-	DefaultAlpha       = 20.0
+	DefaultAlpha = 20.0
+	// MaxAlpha bounds |alphaAC| and |alphaCL|. Alpha is in units of each
+	// head's activation standard deviation (sigma): the paper's best is 20
+	// and its F1 falls past 20; Gemma 3 270M's sweep (docs/) stays under
+	// 40. Far past the bound the reader writes noise ("hhhh...") or, with
+	// overflowing activations, nothing at all.
+	MaxAlpha           = 100.0
 	DefaultTopK        = 64
 	DefaultMaxTokens   = 256
 	DefaultTemperature = 0.0
@@ -111,6 +128,8 @@ const (
 	MaxMaxTokens = 32768
 	// MaxTemperature bounds temperature; past it sampling is noise.
 	MaxTemperature = 5.0
+	// MaxSeed is the largest seed: the sampler's seed is a uint32.
+	MaxSeed = math.MaxUint32
 )
 
 // BuiltinDefaults returns the options that apply where neither the ops file
@@ -153,6 +172,7 @@ func (o Options) Merge(over Options) Options {
 	o.TopK = cmp.Or(over.TopK, o.TopK)
 	o.MaxTokens = cmp.Or(over.MaxTokens, o.MaxTokens)
 	o.Temperature = cmp.Or(over.Temperature, o.Temperature)
+	o.Seed = cmp.Or(over.Seed, o.Seed)
 	return o
 }
 
@@ -162,6 +182,7 @@ func (o Options) clone() Options {
 	o.TopK = clonePtr(o.TopK)
 	o.MaxTokens = clonePtr(o.MaxTokens)
 	o.Temperature = clonePtr(o.Temperature)
+	o.Seed = clonePtr(o.Seed)
 	return o
 }
 
@@ -182,14 +203,17 @@ type Resolved struct {
 	// the default).
 	Model string
 	// Profile is a configured profile's name, or "" for no steering.
-	Profile        string
-	AlphaAC        float64
-	AlphaCL        float64
-	TopK           int
-	Direction      DirectionKind
-	TokenScope     string
-	MaxTokens      int
-	Temperature    float64
+	Profile     string
+	AlphaAC     float64
+	AlphaCL     float64
+	TopK        int
+	Direction   DirectionKind
+	TokenScope  string
+	MaxTokens   int
+	Temperature float64
+	// Seed is the sampler's seed; nil means unset: draw a fresh random
+	// seed for this request.
+	Seed           *uint32
 	PromptTemplate string
 	// AnswerLanguage is nil for "auto".
 	AnswerLanguage *lingua.Language
@@ -222,8 +246,18 @@ func (e *OptionsError) Error() string {
 
 // Resolve fills unset fields from BuiltinDefaults and validates every field.
 // Names of models and profiles are checked against the ops file elsewhere
-// (Ops.CheckNames), since Options do not know it.
+// (Ops.Resolve), since Options do not know it.
 func (o Options) Resolve(where string) (Resolved, error) {
+	r, ps := o.resolve()
+	if len(ps) > 0 {
+		return Resolved{}, &OptionsError{Where: where, Problems: ps}
+	}
+	return r, nil
+}
+
+// resolve is Resolve without the error: the fields it could read, and every
+// problem, each as "<field>: <what is wrong and the fix>".
+func (o Options) resolve() (Resolved, []string) {
 	o = BuiltinDefaults().Merge(o)
 	var ps []string
 	add := func(format string, args ...any) { ps = append(ps, fmt.Sprintf(format, args...)) }
@@ -233,8 +267,8 @@ func (o Options) Resolve(where string) (Resolved, error) {
 		r.Profile = p
 	}
 	alpha := func(name string, v float64) float64 {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			add("%s: %v is not a finite number; give e.g. %v (the paper's best) or 0 to turn it off", name, v, DefaultAlpha)
+		if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > MaxAlpha {
+			add("%s: %v is outside -%v..%v (units of each head's sigma); give e.g. %v (the paper's best) or 0 to turn it off", name, v, MaxAlpha, MaxAlpha, DefaultAlpha)
 			return 0
 		}
 		return v
@@ -263,6 +297,13 @@ func (o Options) Resolve(where string) (Resolved, error) {
 	if math.IsNaN(r.Temperature) || r.Temperature < 0 || r.Temperature > MaxTemperature {
 		add("temperature: %v is out of range; give 0 (greedy, deterministic) to %v", r.Temperature, MaxTemperature)
 	}
+	if o.Seed != nil {
+		if *o.Seed < 0 || *o.Seed > MaxSeed {
+			add("%s", seedRangeProblem(fmt.Sprint(*o.Seed)))
+		} else {
+			r.Seed = ptr(uint32(*o.Seed))
+		}
+	}
 	r.PromptTemplate = NormalizeTemplate(o.PromptTemplate)
 	if err := CheckPromptTemplate(o.PromptTemplate); err != nil {
 		add("promptTemplate: %v", err)
@@ -275,10 +316,12 @@ func (o Options) Resolve(where string) (Resolved, error) {
 			r.AnswerLanguage = &l
 		}
 	}
-	if len(ps) > 0 {
-		return Resolved{}, &OptionsError{Where: where, Problems: ps}
-	}
-	return r, nil
+	return r, ps
+}
+
+// seedRangeProblem is the problem of a seed outside 0..MaxSeed.
+func seedRangeProblem(v string) string {
+	return fmt.Sprintf("seed: %s is out of range; give 0 to %d (or leave it unset for a fresh random seed per request)", v, uint64(MaxSeed))
 }
 
 var placeholderRE = regexp.MustCompile(`\{\{\s*([^{}]*?)\s*\}\}`)
@@ -298,7 +341,7 @@ func CheckPromptTemplate(t string) error {
 	var unknown []string
 	for _, m := range placeholderRE.FindAllStringSubmatch(t, -1) {
 		switch "{{" + m[1] + "}}" {
-		case PlaceholderQuestion, PlaceholderPassages, PlaceholderLanguage:
+		case PlaceholderQuestion, PlaceholderPassages, PlaceholderLanguage, PlaceholderQuestionLabel, PlaceholderAnswerLabel:
 		default:
 			unknown = append(unknown, m[0])
 		}
@@ -311,7 +354,8 @@ func CheckPromptTemplate(t string) error {
 	}
 	switch {
 	case len(unknown) > 0:
-		return fmt.Errorf("unknown placeholder %s; the placeholders are %s, %s and %s", strings.Join(unknown, ", "), PlaceholderQuestion, PlaceholderPassages, PlaceholderLanguage)
+		return fmt.Errorf("unknown placeholder %s; the placeholders are %s, %s, %s, %s and %s", strings.Join(unknown, ", "),
+			PlaceholderQuestion, PlaceholderPassages, PlaceholderLanguage, PlaceholderQuestionLabel, PlaceholderAnswerLabel)
 	case len(missing) > 0:
 		return fmt.Errorf("missing %s; a template needs %s and %s (and may use %s)", strings.Join(missing, " and "), PlaceholderQuestion, PlaceholderPassages, PlaceholderLanguage)
 	}
@@ -347,19 +391,31 @@ func LanguageCode(l lingua.Language) string {
 
 // OptionsFromMap reads options from a class's moduleConfig, as Weaviate
 // hands it over: decoded JSON, numbers as float64 or json.Number. It is
-// strict: an unknown key or a value of the wrong type is an error that names
-// the key and the accepted form, because a misspelled "alphaCl" silently
-// ignored would steer with the default.
+// strict: an unknown key, a value of the wrong type or a value out of range
+// is an error that names the key and the accepted form, because a
+// misspelled "alphaCl" silently ignored would steer with the default. Every
+// problem of the map is reported at once, in one *OptionsError. Names of
+// models and profiles need the ops file: Ops.OptionsFromMap checks them
+// too.
 func OptionsFromMap(m map[string]any, where string) (Options, error) {
-	var o Options
-	var ps []string
-	add := func(format string, args ...any) { ps = append(ps, fmt.Sprintf(format, args...)) }
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+	o, ps := optionsFromMap(m)
+	if len(ps) > 0 {
+		return Options{}, &OptionsError{Where: where, Problems: ps}
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	return o, nil
+}
+
+// optionsFromMap returns the options whose values could be read, and every
+// problem of the map: unknown keys, wrong types and values out of range,
+// sorted by key.
+func optionsFromMap(m map[string]any) (Options, []string) {
+	var o Options
+	type problem struct{ key, text string }
+	var ps []problem
+	add := func(k, format string, args ...any) {
+		ps = append(ps, problem{k, k + ": " + fmt.Sprintf(format, args...)})
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		v := m[k]
 		if v == nil {
 			continue // JSON null: unset
@@ -368,7 +424,7 @@ func OptionsFromMap(m map[string]any, where string) (Options, error) {
 		case "model", "profile", "direction", "tokenScope", "promptTemplate", "answerLanguage":
 			s, ok := v.(string)
 			if !ok {
-				add("%s: want a string, got %s", k, describe(v))
+				add(k, "want a string, got %s", describe(v))
 				continue
 			}
 			switch k {
@@ -388,7 +444,7 @@ func OptionsFromMap(m map[string]any, where string) (Options, error) {
 		case "alphaAC", "alphaCL", "temperature":
 			f, ok := number(v)
 			if !ok {
-				add("%s: want a number, got %s", k, describe(v))
+				add(k, "want a number, got %s", describe(v))
 				continue
 			}
 			switch k {
@@ -402,7 +458,7 @@ func OptionsFromMap(m map[string]any, where string) (Options, error) {
 		case "topK", "maxTokens":
 			f, ok := number(v)
 			if !ok || f != math.Trunc(f) || math.Abs(f) > 1<<31 {
-				add("%s: want a whole number, got %s", k, describe(v))
+				add(k, "want a whole number, got %s", describe(v))
 				continue
 			}
 			n := int(f)
@@ -411,18 +467,44 @@ func OptionsFromMap(m map[string]any, where string) (Options, error) {
 			} else {
 				o.MaxTokens = &n
 			}
+		case "seed":
+			f, ok := number(v)
+			if !ok || f != math.Trunc(f) || math.IsInf(f, 0) {
+				add(k, "want a whole number from 0 to %d, got %s", uint64(MaxSeed), describe(v))
+				continue
+			}
+			if f < 0 || f > MaxSeed {
+				v := fmt.Sprint(f)
+				if math.Abs(f) < 1<<63 {
+					v = fmt.Sprint(int64(f)) // 4294967296, not 4.294967296e+09
+				}
+				ps = append(ps, problem{k, seedRangeProblem(v)})
+				continue
+			}
+			n := int64(f)
+			o.Seed = &n
 		default:
-			msg := fmt.Sprintf("%s: unknown option", k)
+			msg := "unknown option"
 			if s := suggest(k, OptionNames); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
-			add("%s; the options are %s", msg, strings.Join(OptionNames, ", "))
+			add(k, "%s; the options are %s", msg, strings.Join(OptionNames, ", "))
 		}
 	}
-	if len(ps) > 0 {
-		return Options{}, &OptionsError{Where: where, Problems: ps}
+	// The values that were read: ranges, kinds, templates and languages.
+	// Unset fields take the built-in defaults, which are valid, so every
+	// problem here is one of m's.
+	_, vps := o.resolve()
+	for _, p := range vps {
+		k, _, _ := strings.Cut(p, ":")
+		ps = append(ps, problem{k, p})
 	}
-	return o, nil
+	slices.SortStableFunc(ps, func(a, b problem) int { return strings.Compare(a.key, b.key) })
+	texts := make([]string, len(ps))
+	for i, p := range ps {
+		texts[i] = p.text
+	}
+	return o, texts
 }
 
 // number accepts the numeric forms that reach a module from Weaviate's JSON

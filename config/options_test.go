@@ -61,7 +61,7 @@ func TestResolveReportsEveryProblem(t *testing.T) {
 	msg := err.Error()
 	for _, want := range []string{
 		"invalid query asmr options: 8 problems",
-		"alphaCL: NaN is not a finite number",
+		"alphaCL: NaN is outside -100..100",
 		"topK: -1 is negative",
 		"maxTokens: 32769 is out of range",
 		"temperature: 9 is out of range",
@@ -72,6 +72,22 @@ func TestResolveReportsEveryProblem(t *testing.T) {
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error does not say %q:\n%s", want, msg)
+		}
+	}
+}
+
+// Alpha has a documented range; past it (1e30, 1e6, 101) is refused with
+// the range in the message, and the bounds themselves are accepted.
+func TestAlphaRange(t *testing.T) {
+	for _, v := range []float64{1e30, 1e6, 101, -100.5, math.Inf(1)} {
+		_, err := Options{AlphaAC: &v}.Resolve("query asmr options")
+		if err == nil || !strings.Contains(err.Error(), "alphaAC") || !strings.Contains(err.Error(), "-100..100") {
+			t.Errorf("alphaAC %v: %v, want refused with the range -100..100", v, err)
+		}
+	}
+	for _, v := range []float64{100, -100, 0, 20, 0.5} {
+		if _, err := (Options{AlphaCL: &v}).Resolve("q"); err != nil {
+			t.Errorf("alphaCL %v refused: %v", v, err)
 		}
 	}
 }
@@ -148,5 +164,74 @@ func TestCheckPromptTemplate(t *testing.T) {
 		if err := CheckPromptTemplate(tmpl); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("CheckPromptTemplate(%q) = %v; want %q", tmpl, err, want)
 		}
+	}
+}
+
+// A class config with several bad fields reports every one of them: wrong
+// types and values out of range together (issue 12, item 8).
+func TestOptionsFromMapReportsEveryBadField(t *testing.T) {
+	_, err := OptionsFromMap(map[string]any{"topK": "many", "direction": "sideways", "maxTokens": 0.0, "alphaAC": 1.0}, "class moduleConfig")
+	var oe *OptionsError
+	if !errors.As(err, &oe) {
+		t.Fatalf("want *OptionsError, got %v", err)
+	}
+	if len(oe.Problems) != 3 {
+		t.Errorf("want 3 problems, got %d: %v", len(oe.Problems), err)
+	}
+	for _, want := range []string{
+		`topK: want a whole number, got the string "many"`,
+		`direction: unknown direction kind "sideways"`,
+		"maxTokens: 0 is out of range",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q:\n%v", want, err)
+		}
+	}
+}
+
+// seed: unset draws a fresh seed per request (Resolved.Seed nil); set, it
+// is reproducible; it must be a whole number that fits uint32.
+func TestSeedOption(t *testing.T) {
+	r, err := Options{}.Resolve("q")
+	if err != nil || r.Seed != nil {
+		t.Fatalf("unset seed: %v %v", r.Seed, err)
+	}
+	o, err := OptionsFromMap(map[string]any{"seed": 42.0}, "class moduleConfig")
+	if err != nil || o.Seed == nil || *o.Seed != 42 {
+		t.Fatalf("seed 42: %+v %v", o, err)
+	}
+	r, err = Options{}.Merge(o).Resolve("q")
+	if err != nil || r.Seed == nil || *r.Seed != 42 {
+		t.Errorf("resolved seed: %v %v", r.Seed, err)
+	}
+	o, err = OptionsFromMap(map[string]any{"seed": json.Number("4294967295")}, "q")
+	if err != nil || *o.Seed != math.MaxUint32 {
+		t.Errorf("largest seed: %+v %v", o, err)
+	}
+	// The query's seed overrides the class's; Merge copies it.
+	s1, s2 := int64(1), int64(2)
+	m := Options{Seed: &s1}.Merge(Options{Seed: &s2})
+	if *m.Seed != 2 || m.Seed == &s2 {
+		t.Errorf("merge: %v", m.Seed)
+	}
+	for v, want := range map[any]string{
+		-1.0:                 "seed: -1 is out of range; give 0 to 4294967295",
+		4294967296.0:         "seed: 4294967296 is out of range; give 0 to 4294967295",
+		1e30:                 "seed: 1e+30 is out of range; give 0 to 4294967295",
+		1.5:                  "seed: want a whole number from 0 to 4294967295, got the number 1.5",
+		"7":                  `seed: want a whole number from 0 to 4294967295, got the string "7"`,
+		json.Number("1e999"): "seed: want a whole number from 0 to 4294967295",
+	} {
+		_, err := OptionsFromMap(map[string]any{"seed": v}, "q")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("seed %v: %v; want %q", v, err, want)
+		}
+	}
+	neg := int64(-5)
+	if _, err := (Options{Seed: &neg}).Resolve("defaults"); err == nil || !strings.Contains(err.Error(), "seed: -5 is out of range; give 0 to 4294967295") {
+		t.Errorf("Resolve seed -5: %v", err)
+	}
+	if !strings.Contains(strings.Join(OptionNames, ","), "seed") {
+		t.Error("OptionNames lacks seed")
 	}
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 
@@ -28,15 +30,45 @@ func (f *readerFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.poll, "poll", 0, "CPU threadpool polling level 1..100 (0 = 50, -1 = no persistent pool)")
 }
 
+// options checks every reader flag and returns the steering options, or an
+// error naming each bad flag with its valid range.
 func (f *readerFlags) options() (steering.Options, error) {
+	o, ps := f.check()
+	return o, flagError(ps)
+}
+
+// check is options with the problems as a list, so that a command can
+// report them together with its own flags' problems.
+func (f *readerFlags) check() (steering.Options, []string) {
+	var ps []string
 	o := steering.Options{Threads: f.threads, ContextSize: f.ctxSize, BatchSize: f.batch, GPULayers: f.gpuLayers, KVCacheType: f.kvType, Poll: f.poll}
+	if f.threads < 0 {
+		ps = append(ps, fmt.Sprintf("-threads %d: want 0 (every CPU) or more", f.threads))
+	}
+	if f.ctxSize < 0 || (f.ctxSize > 0 && f.ctxSize < minContext) {
+		ps = append(ps, fmt.Sprintf("-ctx %d: want 0 (4096, capped at the model's training context) or at least %d tokens", f.ctxSize, minContext))
+	}
+	if f.batch < 0 {
+		ps = append(ps, fmt.Sprintf("-batch %d: want 0 (512) or more tokens", f.batch))
+	}
+	if f.gpuLayers < -1 {
+		ps = append(ps, fmt.Sprintf("-gpu-layers %d: want -1 (all), 0 (CPU only) or a layer count", f.gpuLayers))
+	}
+	if f.poll < -1 || f.poll > 100 {
+		ps = append(ps, fmt.Sprintf("-poll %d: want -1 (no persistent pool), 0 (50) or 1 to 100", f.poll))
+	}
+	switch f.kvType {
+	case "f16", "f32", "q8_0", "q4_0":
+	default:
+		ps = append(ps, fmt.Sprintf("-kv-type %q: want f16, f32, q8_0 or q4_0", f.kvType))
+	}
 	switch f.mmap {
 	case "auto":
 	case "on", "off":
 		v := f.mmap == "on"
 		o.Mmap = &v
 	default:
-		return o, fmt.Errorf("-mmap %q: want auto, on or off", f.mmap)
+		ps = append(ps, fmt.Sprintf("-mmap %q: want auto, on or off", f.mmap))
 	}
 	switch f.flash {
 	case "auto":
@@ -46,9 +78,24 @@ func (f *readerFlags) options() (steering.Options, error) {
 	case "off":
 		o.FlashAttention = steering.FlashAttentionOff
 	default:
-		return o, fmt.Errorf("-flash-attn %q: want auto, on or off", f.flash)
+		ps = append(ps, fmt.Sprintf("-flash-attn %q: want auto, on or off", f.flash))
 	}
-	return o, nil
+	return o, ps
+}
+
+// minContext is the smallest -ctx accepted, as the ops file's contextSize.
+const minContext = 64
+
+// flagError is nil for no problems, and otherwise one error listing them
+// all, so that a command line is fixed in one round.
+func flagError(ps []string) error {
+	switch len(ps) {
+	case 0:
+		return nil
+	case 1:
+		return errors.New(ps[0])
+	}
+	return fmt.Errorf("%d flag problems:\n  %s", len(ps), strings.Join(ps, "\n  "))
 }
 
 func runGenerate(ctx context.Context, args []string) error {
@@ -63,14 +110,33 @@ func runGenerate(ctx context.Context, args []string) error {
 	temp := fs.Float64("temperature", 0, "sampling temperature (0 = greedy)")
 	topK := fs.Int("top-k", 0, "top-k sampling (0 = off)")
 	topP := fs.Float64("top-p", 1, "top-p sampling (1 = off)")
-	seed := fs.Uint("seed", 0, "sampler seed")
+	seed := fs.Uint64("seed", 0, "sampler seed, 0 to 4294967295 (used when -temperature > 0)")
 	var stops stringList
 	fs.Var(&stops, "stop", "stop string (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	opts, ps := rf.check()
 	if *model == "" || *prompt == "" {
-		return fmt.Errorf("-model and -prompt are required (see asmr generate -h)")
+		ps = append([]string{"-model and -prompt are required (see asmr generate -h)"}, ps...)
+	}
+	if *maxTokens <= 0 && *maxTokens != -1 {
+		ps = append(ps, fmt.Sprintf("-max-tokens %d: want a positive number of tokens, or -1 (until the context is full)", *maxTokens))
+	}
+	if *temp < 0 || math.IsNaN(*temp) {
+		ps = append(ps, fmt.Sprintf("-temperature %v: want 0 (greedy) or more", *temp))
+	}
+	if *topK < 0 {
+		ps = append(ps, fmt.Sprintf("-top-k %d: want 0 (off) or more", *topK))
+	}
+	if !(*topP >= 0 && *topP <= 1) {
+		ps = append(ps, fmt.Sprintf("-top-p %v: want 0 to 1 (1 = off)", *topP))
+	}
+	if *seed > math.MaxUint32 {
+		ps = append(ps, fmt.Sprintf("-seed %d: want 0 to %d", *seed, uint64(math.MaxUint32)))
+	}
+	if err := flagError(ps); err != nil {
+		return err
 	}
 	text := *prompt
 	if text == "-" {
@@ -79,10 +145,6 @@ func runGenerate(ctx context.Context, args []string) error {
 			return fmt.Errorf("read prompt from stdin: %w", err)
 		}
 		text = string(b)
-	}
-	opts, err := rf.options()
-	if err != nil {
-		return err
 	}
 	m, err := steering.Load(*model, opts)
 	if err != nil {

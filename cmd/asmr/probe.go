@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 
 	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/probes"
@@ -28,8 +30,11 @@ func runProbe(ctx context.Context, args []string) error {
 	attrs := fs.String("attributes", "AC,CL", "attributes to probe: AC, CL or both")
 	acPath := fs.String("ac", "", "AC data: JSONL of {question, passage, label} (default: the shipped 50 questions)")
 	nqPath := fs.String("nq", "", "AC data from Natural Questions: JSONL of {question, answers[], passages[]} (converted on the fly)")
+	squadPath := fs.String("squad", "", "AC data from a SQuAD v1.1-format file (SQuAD, one XQuAD language): each question with its paragraph and with a paragraph of another article")
+	squadMax := fs.Int("squad-max", 0, "questions drawn from -squad (0 = all)")
 	sentPath := fs.String("sentences", "", "CL data: JSONL of {lang, text} (default: the shipped 20 sentences x 10 languages)")
 	flores := fs.String("flores", "", "CL data: a FLORES-200 folder (devtest/<code>.devtest)")
+	xquad := fs.String("xquad", "", "CL data: sentences of an XQuAD folder (xquad.<lang>.json); XQuAD has ar de el en es hi ro ru th tr vi zh, so pass e.g. -langs de,es,ru,th,tr,vi,zh,ar,hi,el")
 	langs := fs.String("langs", strings.Join(probes.DefaultCLLanguages, ","), "CL languages")
 	perLang := fs.Int("per-language", 20, "CL sentences picked per language")
 	same := fs.Int("same", 3800, "CL same-language pairs")
@@ -54,14 +59,14 @@ func runProbe(ctx context.Context, args []string) error {
 	}
 	var datasets []probes.Dataset
 	if want[config.AttributeAC] {
-		ds, err := acDataset(*acPath, *nqPath, *seed)
+		ds, err := acDatasetFrom(acSources{ac: *acPath, nq: *nqPath, squad: *squadPath, squadMax: *squadMax}, *seed)
 		if err != nil {
 			return err
 		}
 		datasets = append(datasets, ds)
 	}
 	if want[config.AttributeCL] {
-		ds, err := clDataset(*sentPath, *flores, *langs, probes.PairOptions{PerLanguage: *perLang, Same: *same, Different: *diff, Seed: *seed})
+		ds, err := clDatasetFrom(clSources{sentences: *sentPath, flores: *flores, xquad: *xquad}, *langs, probes.PairOptions{PerLanguage: *perLang, Same: *same, Different: *diff, Seed: *seed})
 		if err != nil {
 			return err
 		}
@@ -124,10 +129,36 @@ func runProbe(ctx context.Context, args []string) error {
 	return nil
 }
 
+// acSources are the AC data flags; at most one of ac, nq and squad is set.
+type acSources struct {
+	ac, nq, squad string
+	squadMax      int
+}
+
 func acDataset(acPath, nqPath string, seed uint64) (probes.Dataset, error) {
+	return acDatasetFrom(acSources{ac: acPath, nq: nqPath}, seed)
+}
+
+func acDatasetFrom(src acSources, seed uint64) (probes.Dataset, error) {
+	acPath, nqPath := src.ac, src.nq
 	switch {
-	case acPath != "" && nqPath != "":
-		return probes.Dataset{}, fmt.Errorf("give -ac or -nq, not both")
+	case countSet(src.ac, src.nq, src.squad) > 1:
+		return probes.Dataset{}, fmt.Errorf("give one of -ac, -nq and -squad")
+	case src.squad != "":
+		s, err := probes.ReadSQuAD(src.squad)
+		if err != nil {
+			return probes.Dataset{}, err
+		}
+		recs, st, err := probes.ACFromSQuAD(s, s, probes.SQuADACOptions{MaxQuestions: src.squadMax, Seed: seed})
+		if err != nil {
+			return probes.Dataset{}, err
+		}
+		fmt.Printf("SQuAD: %d questions, %d pairs written, %d without a negative paragraph", st.Questions, st.Pairs, st.SkippedNoNegative)
+		if n := len(s.Warnings); n > 0 {
+			fmt.Printf("; %d answers not at their answer_start (first: %s)", n, s.Warnings[0])
+		}
+		fmt.Println()
+		return probes.ACDataset(recs, src.squad+" (SQuAD format)"), nil
 	case nqPath != "":
 		in, err := os.Open(nqPath)
 		if err != nil {
@@ -160,13 +191,27 @@ func acDataset(acPath, nqPath string, seed uint64) (probes.Dataset, error) {
 	return probes.ACDataset(recs, probes.ShippedSourceAC), nil
 }
 
+// clSources are the CL data flags; at most one is set.
+type clSources struct{ sentences, flores, xquad string }
+
 func clDataset(sentPath, flores, langs string, o probes.PairOptions) (probes.Dataset, error) {
+	return clDatasetFrom(clSources{sentences: sentPath, flores: flores}, langs, o)
+}
+
+func clDatasetFrom(src clSources, langs string, o probes.PairOptions) (probes.Dataset, error) {
+	sentPath, flores := src.sentences, src.flores
 	o.Languages = strings.Split(langs, ",")
 	var sents []probes.Sentence
 	var err error
 	switch {
-	case sentPath != "" && flores != "":
-		return probes.Dataset{}, fmt.Errorf("give -sentences or -flores, not both")
+	case countSet(src.sentences, src.flores, src.xquad) > 1:
+		return probes.Dataset{}, fmt.Errorf("give one of -sentences, -flores and -xquad")
+	case src.xquad != "":
+		var byLang map[string]*probes.SQuAD
+		byLang, err = probes.ReadXQuADDir(src.xquad, o.Languages)
+		// All sentences; BuildCLPairs draws PerLanguage of them per language.
+		sents = probes.SentencesFromSQuAD(byLang, 0, o.Seed)
+		o.Source = src.xquad + " (XQuAD paragraphs split into sentences)"
 	case flores != "":
 		sents, err = probes.ReadFlores(flores, o.Languages)
 		o.Source = flores + " (FLORES-200 devtest)"
@@ -183,14 +228,43 @@ func clDataset(sentPath, flores, langs string, o probes.PairOptions) (probes.Dat
 	return probes.BuildCLPairs(sents, o)
 }
 
-// stageBars shows one progress bar per stage of a probe run.
-type stageBars struct {
-	quiet bool
-	stage string
-	bar   *progressbar.ProgressBar
+func countSet(values ...string) int {
+	n := 0
+	for _, v := range values {
+		if v != "" {
+			n++
+		}
+	}
+	return n
 }
 
-func newStageBars(quiet bool) *stageBars { return &stageBars{quiet: quiet} }
+// stageBars shows the progress of each stage of a probe run: a bar on a
+// terminal; elsewhere (a log file, a pipe) a plain line at the start of a
+// stage, every plainEvery, and at its end, because a bar's carriage
+// returns would fill a log with thousands of redrawn lines.
+type stageBars struct {
+	quiet bool
+	// plain writes lines to out instead of drawing a bar.
+	plain bool
+	out   io.Writer
+	now   func() time.Time
+
+	stage, desc string
+	bar         *progressbar.ProgressBar
+	// plain mode: the last count and when the stage began and last printed.
+	done, total int
+	start, last time.Time
+}
+
+// plainEvery is how often a plain progress line is printed during a stage.
+const plainEvery = 10 * time.Second
+
+func newStageBars(quiet bool) *stageBars {
+	return &stageBars{quiet: quiet, plain: !isTerminal(os.Stderr), out: os.Stderr, now: time.Now}
+}
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 func (b *stageBars) update(stage string, done, total int) {
 	if b.quiet {
@@ -199,18 +273,46 @@ func (b *stageBars) update(stage string, done, total int) {
 	if stage != b.stage {
 		b.finish()
 		b.stage = stage
-		desc := map[string]string{"capture": "capturing activations", "train": "training probes"}[stage]
-		b.bar = progressbar.NewOptions(total, progressbar.OptionSetDescription(fmt.Sprintf("%-22s", desc)),
-			progressbar.OptionSetWriter(os.Stderr), progressbar.OptionShowCount(), progressbar.OptionSetWidth(30),
+		b.desc = map[string]string{"capture": "capturing activations", "train": "training probes"}[stage]
+		if b.desc == "" {
+			b.desc = stage
+		}
+		if b.plain {
+			b.done, b.total = done, total
+			b.start = b.now()
+			b.last = b.start
+			fmt.Fprintf(b.out, "%s: %d/%d\n", b.desc, done, total)
+			return
+		}
+		b.bar = progressbar.NewOptions(total, progressbar.OptionSetDescription(fmt.Sprintf("%-22s", b.desc)),
+			progressbar.OptionSetWriter(b.out), progressbar.OptionShowCount(), progressbar.OptionSetWidth(30),
 			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionShowIts())
+	}
+	if b.plain {
+		b.done, b.total = done, total
+		if t := b.now(); t.Sub(b.last) >= plainEvery {
+			b.last = t
+			fmt.Fprintf(b.out, "%s: %d/%d (%d%%, %s)\n", b.desc, done, total, percent(done, total), t.Sub(b.start).Round(time.Second))
+		}
+		return
 	}
 	_ = b.bar.Set(done)
 }
 
 func (b *stageBars) finish() {
-	if b.bar != nil {
+	switch {
+	case b.plain && b.stage != "":
+		fmt.Fprintf(b.out, "%s: %d/%d, done in %s\n", b.desc, b.done, b.total, b.now().Sub(b.start).Round(100*time.Millisecond))
+	case b.bar != nil:
 		_ = b.bar.Finish()
-		fmt.Fprintln(os.Stderr)
-		b.bar = nil
+		fmt.Fprintln(b.out)
 	}
+	b.bar, b.stage = nil, ""
+}
+
+func percent(done, total int) int {
+	if total <= 0 {
+		return 0
+	}
+	return 100 * done / total
 }

@@ -2,17 +2,35 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"os"
 
 	"github.com/asmr-search/generative-asmr/config"
 )
 
+// profileUsage is the help of `asmr profile`.
+const profileUsage = `usage: asmr profile show p.yaml
+       asmr profile merge -o out.yaml a.yaml b.yaml ...
+
+Show or merge steering profiles.
+
+  show   print a profile's model, attributes and best heads
+  merge  combine profiles of one model (e.g. AC and CL probed apart) into one
+
+Run 'asmr profile show -h' or 'asmr profile merge -h' for their flags.
+`
+
 // runProfile handles `asmr profile show|merge`.
 func runProfile(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: asmr profile show p.yaml | asmr profile merge -o out.yaml a.yaml b.yaml")
+		fmt.Fprint(os.Stderr, profileUsage)
+		return fmt.Errorf("want a subcommand: show or merge")
 	}
 	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(os.Stderr, profileUsage)
+		return flag.ErrHelp
 	case "show":
 		fs := newFlags("profile", "show p.yaml")
 		if err := fs.Parse(args[1:]); err != nil {
@@ -58,5 +76,5 @@ func runProfile(ctx context.Context, args []string) error {
 		fmt.Println()
 		return nil
 	}
-	return fmt.Errorf("profile %q: want show or merge", args[0])
+	return fmt.Errorf("profile %q: want show or merge (see asmr profile -h)", args[0])
 }

@@ -6,7 +6,8 @@
 // integration tests (which tie the nodes to the test process).
 //
 // The environment follows what was verified for Weaviate v1.35.2 (see
-// docs/cluster.md): CLUSTER_IN_LOCALHOST=true (without it a node dials every
+// docs/cluster.md): LoopbackEnv (gossip bound to 127.0.0.1, no telemetry,
+// no API-based modules), CLUSTER_IN_LOCALHOST=true (without it a node dials every
 // peer's RPC on its own port and Raft never forms), CLUSTER_ADVERTISE_ADDR=
 // 127.0.0.1, RAFT_JOIN naming every node, RAFT_BOOTSTRAP_EXPECT = the node
 // count, and node 1 started first, because a node whose CLUSTER_JOIN target
@@ -19,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -71,19 +73,41 @@ type proc struct {
 	err  error
 }
 
-// BaseEnv is the environment every node gets before its cluster settings:
-// generative-asmr enabled, anonymous access, and nothing that reaches
-// outside the machine or binds a fixed port (pprof's 6060, Prometheus'
-// 2112), which several nodes on one machine would fight over.
-func BaseEnv() map[string]string {
+// LoopbackEnv is what keeps a node to this machine, as Weaviate v1.35.2
+// reads it (usecases/config/environment.go):
+//
+//   - CLUSTER_BIND_ADDR=127.0.0.1: the gossip (memberlist) address; unset,
+//     memberlist binds 0.0.0.0, every interface.
+//   - DISABLE_TELEMETRY=true: otherwise Weaviate reports to its telemetry
+//     host at start and every 24 hours.
+//   - API_BASED_MODULES_DISABLED=true: otherwise about forty API-based
+//     modules (text2vec-openai, generative-anthropic, ...) are enabled
+//     besides ENABLE_MODULES, and a class without an explicit generative
+//     config fails with "client not found, empty provider".
+//
+// Every node gets it last, after Config.Env, so nothing undoes it. (The
+// HTTP API listens on --host 127.0.0.1 and Raft on the advertise address,
+// 127.0.0.1; Weaviate v1.35.2 has no setting for the address of its gRPC
+// port or its cluster data port, which listen on every interface.)
+func LoopbackEnv() map[string]string {
 	return map[string]string{
+		"CLUSTER_BIND_ADDR":          "127.0.0.1",
+		"DISABLE_TELEMETRY":          "true",
+		"API_BASED_MODULES_DISABLED": "true",
+	}
+}
+
+// BaseEnv is the environment every node gets before its cluster settings:
+// generative-asmr enabled, anonymous access, LoopbackEnv, and nothing that
+// reaches outside the machine or binds a fixed port (pprof's 6060,
+// Prometheus' 2112), which several nodes on one machine would fight over.
+func BaseEnv() map[string]string {
+	env := map[string]string{
 		"DEFAULT_VECTORIZER_MODULE":               "none",
 		"ENABLE_MODULES":                          "generative-asmr",
 		"AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED": "true",
-		"DISABLE_TELEMETRY":                       "true",
 		"SENTRY_ENABLED":                          "false",
 		"EXPERIMENTAL_OTEL_ENABLED":               "false",
-		"API_BASED_MODULES_DISABLED":              "true",
 		"GO_PROFILING_DISABLE":                    "true",
 		"PROMETHEUS_MONITORING_ENABLED":           "false",
 		// Raft's timeouts are multiplied by 5 by default; on loopback 1
@@ -97,6 +121,8 @@ func BaseEnv() map[string]string {
 		"LOG_LEVEL":      "info",
 		"LOG_FORMAT":     "text",
 	}
+	maps.Copy(env, LoopbackEnv())
+	return env
 }
 
 // Environ is this process's environment with layers applied in order, as
@@ -137,6 +163,7 @@ func ClusterEnv(nodes []*Node, i int, join []string) map[string]string {
 	env := map[string]string{
 		"CLUSTER_HOSTNAME":         n.Name,
 		"CLUSTER_ADVERTISE_ADDR":   "127.0.0.1",
+		"CLUSTER_BIND_ADDR":        "127.0.0.1",
 		"CLUSTER_IN_LOCALHOST":     "true",
 		"PERSISTENCE_DATA_PATH":    n.DataDir,
 		"GRPC_PORT":                strconv.Itoa(n.Ports.GRPC),
@@ -335,6 +362,16 @@ func (c *Cluster) StartNode(ctx context.Context, i int) error {
 	return nil
 }
 
+// nodeEnv is node i's own environment (its cluster settings, Config.Env,
+// then LoopbackEnv) and the whole environment it is started with: the
+// inherited one, BaseEnv, then its own.
+func (c *Cluster) nodeEnv(i int, join []string) (map[string]string, []string) {
+	env := ClusterEnv(c.Nodes, i, join)
+	maps.Copy(env, c.cfg.Env)
+	maps.Copy(env, LoopbackEnv())
+	return env, Environ(BaseEnv(), env)
+}
+
 // launch starts node i's process without waiting.
 func (c *Cluster) launch(i int, join []string) error {
 	n := c.Nodes[i]
@@ -350,11 +387,8 @@ func (c *Cluster) launch(i int, join []string) error {
 	if err := os.MkdirAll(n.DataDir, 0o755); err != nil {
 		return err
 	}
-	n.Env = ClusterEnv(c.Nodes, i, join)
-	for k, v := range c.cfg.Env {
-		n.Env[k] = v
-	}
-	environ := Environ(BaseEnv(), n.Env)
+	var environ []string
+	n.Env, environ = c.nodeEnv(i, join)
 
 	logf, err := os.OpenFile(n.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {

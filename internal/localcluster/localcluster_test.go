@@ -20,6 +20,7 @@ func TestClusterEnv(t *testing.T) {
 	want := map[string]string{
 		"CLUSTER_HOSTNAME":         "node1",
 		"CLUSTER_ADVERTISE_ADDR":   "127.0.0.1",
+		"CLUSTER_BIND_ADDR":        "127.0.0.1",
 		"CLUSTER_IN_LOCALHOST":     "true",
 		"PERSISTENCE_DATA_PATH":    "/d/1",
 		"GRPC_PORT":                "50051",
@@ -41,6 +42,62 @@ func TestClusterEnv(t *testing.T) {
 	third := ClusterEnv(nodes, 2, []string{"127.0.0.1:7100"})
 	if third["CLUSTER_JOIN"] != "127.0.0.1:7100" || third["CLUSTER_HOSTNAME"] != "node3" || third["CLUSTER_DATA_BIND_PORT"] != "7105" {
 		t.Errorf("node3 env: %v", third)
+	}
+}
+
+// Every node is started with gossip bound to loopback, telemetry off and
+// the API-based modules off, whatever the inherited environment and
+// Config.Env say (issue 12, item 9).
+func TestNodeEnvStaysOnLoopback(t *testing.T) {
+	t.Setenv("DISABLE_TELEMETRY", "false")
+	t.Setenv("CLUSTER_BIND_ADDR", "0.0.0.0")
+	t.Setenv("API_BASED_MODULES_DISABLED", "")
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "weaviate-asmr")
+	if err := os.WriteFile(bin, nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Config{Bin: bin, Dir: dir, Nodes: 3,
+		Env:   map[string]string{"ASMR_CONFIG": "/x/asmr.yaml", "CLUSTER_BIND_ADDR": "0.0.0.0", "DISABLE_TELEMETRY": ""},
+		Ports: []Ports{{8080, 50051, 7100, 8300}, {8081, 50052, 7102, 8302}, {8082, 50053, 7104, 8304}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"CLUSTER_BIND_ADDR":          "127.0.0.1",
+		"CLUSTER_ADVERTISE_ADDR":     "127.0.0.1",
+		"DISABLE_TELEMETRY":          "true",
+		"API_BASED_MODULES_DISABLED": "true",
+		"ENABLE_MODULES":             "generative-asmr",
+		"ASMR_CONFIG":                "/x/asmr.yaml",
+	}
+	for i, n := range c.Nodes {
+		var join []string
+		if i > 0 {
+			join = []string{"127.0.0.1:7100"}
+		}
+		own, environ := c.nodeEnv(i, join)
+		got := map[string]string{}
+		for _, kv := range environ {
+			k, v, _ := strings.Cut(kv, "=")
+			if _, dup := got[k]; dup {
+				t.Errorf("%s: %s set twice", n.Name, k)
+			}
+			got[k] = v
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s: %s=%q, want %q", n.Name, k, got[k], v)
+			}
+		}
+		if own["CLUSTER_BIND_ADDR"] != "127.0.0.1" || own["CLUSTER_HOSTNAME"] != n.Name {
+			t.Errorf("%s: own env %v", n.Name, own)
+		}
+	}
+	for k, v := range LoopbackEnv() {
+		if BaseEnv()[k] != v {
+			t.Errorf("BaseEnv %s=%q, want %q", k, BaseEnv()[k], v)
+		}
 	}
 }
 
