@@ -93,7 +93,7 @@ func TestExamplesAreValid(t *testing.T) {
 		if !ok || p.Err != nil || p.Options.IsZero() {
 			t.Fatalf("%s: asmr options not extracted: %+v", file, params.Options)
 		}
-		class, _ := classOptions(cfg)
+		class, _ := classOptions(ops, cfg)
 		if _, err := ops.Resolve("query asmr options", class, p.Options); err != nil {
 			t.Errorf("%s: %v", file, err)
 		}

@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	rdebug "runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/pemistahl/lingua-go"
 	"github.com/sirupsen/logrus"
 	"github.com/weaviate/weaviate/entities/modulecapabilities"
 	"github.com/weaviate/weaviate/entities/moduletools"
@@ -25,6 +29,11 @@ const unknownLanguage = "the language of the question"
 // detector, and answers Weaviate's generate requests. It implements
 // modulecapabilities.GenerativeClient.
 type generativeClient struct {
+	// grouped holds the metadata of each running query's groupedResult,
+	// keyed by the query's context, for its singleResults: Weaviate writes
+	// the first object's single metadata over the grouped one (see
+	// withGrouped).
+	grouped  sync.Map
 	ops      *config.Ops
 	logger   logrus.FieldLogger
 	models   map[string]*modelEntry
@@ -104,23 +113,23 @@ type request struct {
 // classOptions reads the class's moduleConfig {"generative-asmr": {...}}.
 // cfg is nil for cross-class queries (Explore); then only the ops defaults
 // apply.
-func classOptions(cfg moduletools.ClassConfig) (config.Options, error) {
+func classOptions(ops *config.Ops, cfg moduletools.ClassConfig) (config.Options, error) {
 	if cfg == nil {
 		return config.Options{}, nil
 	}
-	return config.OptionsFromMap(cfg.ClassByModuleName(Name), "class moduleConfig")
+	return ops.OptionsFromMap(cfg.ClassByModuleName(Name), "class moduleConfig")
 }
 
 // resolve merges ops defaults, the class's moduleConfig and the query's
 // options, and checks the result against the ops file and, for steering,
 // the model's identity. The class layer is checked on its own first, so
 // that a broken class is blamed on the class and not on the query.
-func (g *generativeClient) resolve(cfg moduletools.ClassConfig, requestParams any) (*request, error) {
-	class, err := classOptions(cfg)
+func (g *generativeClient) resolve(cfg moduletools.ClassConfig, requestParams any, grouped bool) (*request, error) {
+	class, err := classOptions(g.ops, cfg)
 	if err != nil {
 		return nil, err
 	}
-	query, err := paramsFrom(requestParams)
+	query, err := paramsFrom(requestParams, grouped)
 	if err != nil {
 		return nil, err
 	}
@@ -164,8 +173,11 @@ func (g *generativeClient) GenerateSingleResult(ctx context.Context, properties 
 ) (resp *modulecapabilities.GenerateResponse, err error) {
 	defer g.recoverInto(&resp, &err)
 	start := time.Now()
-	req, err := g.resolve(cfg, requestParams)
+	req, err := g.resolve(cfg, requestParams, false)
 	if err != nil {
+		return nil, wrap(err)
+	}
+	if err := refsInPrompt(cfg, prompt); err != nil {
 		return nil, wrap(err)
 	}
 	filled, err := generative.MakeSinglePrompt(generative.Text(properties), prompt)
@@ -174,8 +186,9 @@ func (g *generativeClient) GenerateSingleResult(ctx context.Context, properties 
 	}
 	return g.run(ctx, req, job{
 		question: questionText(prompt, filled),
-		build: func(r reader, language string, budget int) (*builtPrompt, error) {
-			return singlePrompt(r, filled, language, budget)
+		filled:   filled,
+		build: func(r reader, lang answerLanguage, budget int) (*builtPrompt, error) {
+			return singlePrompt(r, filled, lang.Name, budget)
 		},
 	}, debug, start)
 }
@@ -188,7 +201,7 @@ func (g *generativeClient) GenerateAllResults(ctx context.Context, properties []
 ) (resp *modulecapabilities.GenerateResponse, err error) {
 	defer g.recoverInto(&resp, &err)
 	start := time.Now()
-	req, err := g.resolve(cfg, requestParams)
+	req, err := g.resolve(cfg, requestParams, true)
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -197,9 +210,10 @@ func (g *generativeClient) GenerateAllResults(ctx context.Context, properties []
 	maxPassages := g.ops.Limits.EffectiveMaxPassages()
 	return g.run(ctx, req, job{
 		question: questionText(task, question),
+		filled:   question,
 		grouped:  true,
-		build: func(r reader, language string, budget int) (*builtPrompt, error) {
-			return groupedPrompt(r, req.opts.PromptTemplate, question, language, passages, maxPassages, budget)
+		build: func(r reader, lang answerLanguage, budget int) (*builtPrompt, error) {
+			return groupedPrompt(r, req.opts.PromptTemplate, question, lang, passages, maxPassages, budget)
 		},
 	}, debug, start)
 }
@@ -217,10 +231,12 @@ func (g *generativeClient) recoverInto(resp **modulecapabilities.GenerateRespons
 
 // job is what differs between single and grouped results.
 type job struct {
-	// question is the text whose language is detected.
-	question string
-	grouped  bool
-	build    func(r reader, language string, budget int) (*builtPrompt, error)
+	// question is the text whose language is detected; filled is the
+	// prompt or task with its {property} references filled in, tried when
+	// question alone is too short to tell.
+	question, filled string
+	grouped          bool
+	build            func(r reader, lang answerLanguage, budget int) (*builtPrompt, error)
 }
 
 // wrap names the module in an error that Weaviate shows as a result's
@@ -274,13 +290,17 @@ func (g *generativeClient) run(parent context.Context, req *request, j job, debu
 	}
 
 	// The answer language: fixed by the options, or the question's.
-	det := g.detector.detect(j.question)
+	det, langWarning := g.detector.detectQuestion(j.question, j.filled)
 	language := unknownLanguage
+	var answerLang *lingua.Language
 	switch {
 	case opts.AnswerLanguage != nil:
-		language = opts.AnswerLanguage.String()
+		answerLang = opts.AnswerLanguage
 	case det.OK:
-		language = det.Language.String()
+		answerLang = &det.Language
+	}
+	if answerLang != nil {
+		language = answerLang.String()
 	}
 
 	ctxSize := m.ContextSize()
@@ -292,15 +312,23 @@ func (g *generativeClient) run(parent context.Context, req *request, j job, debu
 		return nil, wrap(fmt.Errorf("maxTokens %d leaves no room for a prompt in model %q's context of %d tokens; lower maxTokens or raise models.%s.contextSize",
 			opts.MaxTokens, req.entry.name, ctxSize, req.entry.name))
 	}
-	p, err := j.build(m, language, budget)
+	p, err := j.build(m, answerLanguage{Name: language, Labels: config.LabelsFor(answerLang)}, budget)
 	if err != nil {
 		return nil, wrap(fmt.Errorf("model %q: %w", req.entry.name, err))
 	}
+	if langWarning != "" && opts.AnswerLanguage == nil {
+		p.Warnings = append(p.Warnings, langWarning)
+	}
 
 	params := steering.Params{
-		Raw:         true, // p.Formatted already has the chat template
+		System:      p.System,
 		Temperature: float32(opts.Temperature),
 		MaxTokens:   opts.MaxTokens,
+		Stop:        req.entry.cfg.Stop,
+		Seed:        rand.Uint32(), // unset: a fresh seed per request, as Ollama does
+	}
+	if opts.Seed != nil {
+		params.Seed = *opts.Seed
 	}
 	if opts.Steered() {
 		iv, err := steering.ProfileIntervention(req.profile, opts.Direction, opts.AlphaAC, opts.AlphaCL, opts.TopK)
@@ -317,13 +345,16 @@ func (g *generativeClient) run(parent context.Context, req *request, j job, debu
 		params.Steer = &steering.Steer{Intervention: iv, Scope: scope}
 	}
 
-	res, err := m.Generate(ctx, p.Formatted, params)
+	res, err := m.Generate(ctx, p.User, params)
 	if err != nil {
 		entry := g.logger.WithError(err).WithField("model", req.entry.name)
 		if ctx.Err() != nil {
 			entry.Debug("generative-asmr: generation cancelled or timed out")
 		} else {
 			entry.Warn("generative-asmr: generation failed")
+		}
+		if errors.Is(err, steering.ErrNonFiniteLogits) {
+			err = fmt.Errorf("%w: the steering is too strong for this model; lower alphaAC (%g) and alphaCL (%g), or topK (%d)", err, opts.AlphaAC, opts.AlphaCL, opts.TopK)
 		}
 		return nil, explain(fmt.Errorf("model %q: %w", req.entry.name, err))
 	}
@@ -355,6 +386,7 @@ func (g *generativeClient) run(parent context.Context, req *request, j job, debu
 		metaPrefillMs:          ms(res.PrefillDuration),
 		metaDecodeMs:           ms(res.DecodeDuration),
 		metaWarnings:           p.Warnings,
+		metaSeed:               float64(params.Seed),
 	}
 	if !opts.Steered() {
 		meta[metaProfile] = ""
@@ -383,7 +415,29 @@ func (g *generativeClient) run(parent context.Context, req *request, j job, debu
 	if debug {
 		out.Debug = &modulecapabilities.GenerateDebugInformation{Prompt: p.Formatted}
 	}
+	g.withGrouped(parent, j.grouped, meta)
 	return out, nil
+}
+
+// withGrouped makes the grouped answer's metadata readable when a query
+// asks for both halves. Weaviate answers the groupedResult first and keeps
+// its metadata on the first object, then writes each singleResult's
+// metadata over it. So the grouped metadata is also kept under "grouped":
+// in the grouped answer's own metadata, and in every single answer of the
+// same query (same context), where the first object's survives.
+func (g *generativeClient) withGrouped(ctx context.Context, grouped bool, meta map[string]any) {
+	if grouped {
+		own := maps.Clone(meta)
+		meta[metaGrouped] = own
+		if ctx.Done() != nil { // a context that never ends would never be forgotten
+			g.grouped.Store(ctx, own)
+			context.AfterFunc(ctx, func() { g.grouped.Delete(ctx) })
+		}
+		return
+	}
+	if gm, ok := g.grouped.Load(ctx); ok {
+		meta[metaGrouped] = gm
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -71,13 +71,14 @@ func newModelEntry(name string, cfg *config.ModelConfig, queue int, logger logru
 func (e *modelEntry) steeringOptions() steering.Options {
 	c := e.cfg
 	o := steering.Options{
-		Threads:     c.Threads,
-		ContextSize: c.ContextSize,
-		BatchSize:   c.BatchSize,
-		GPULayers:   c.GPULayers,
-		Slots:       c.EffectiveSlots(),
-		Mmap:        c.Mmap,
-		KVCacheType: strings.ToLower(c.KVCacheType),
+		Threads:      c.Threads,
+		ContextSize:  c.ContextSize,
+		BatchSize:    c.BatchSize,
+		GPULayers:    c.GPULayers,
+		Slots:        c.EffectiveSlots(),
+		Mmap:         c.Mmap,
+		KVCacheType:  strings.ToLower(c.KVCacheType),
+		ChatTemplate: c.ChatTemplate,
 	}
 	switch c.FlashAttention {
 	case config.FlashAttentionOn:

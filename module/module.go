@@ -135,7 +135,7 @@ func (m *Module) ValidateClass(ctx context.Context, class *models.Class, cfg mod
 	if cfg == nil {
 		return errors.New("empty config")
 	}
-	opts, err := classOptions(cfg)
+	opts, err := classOptions(g.ops, cfg)
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,18 @@ const ProviderName = "asmr"
 type Params struct {
 	Options config.Options
 	Err     error
+	// Split is set when the query's source placed the options: Single and
+	// Grouped are then the options of each half of the generate call
+	// (zero for a half without asmr: {...}), whichever half Options came
+	// from.
+	Split           bool
+	Single, Grouped HalfParams
+}
+
+// HalfParams are the per-query options of one half of a generate call.
+type HalfParams struct {
+	Options config.Options
+	Err     error
 }
 
 // generativeProperties registers the module with Weaviate's generic
@@ -70,6 +82,7 @@ func inputParams(prefix string) *graphql.InputObjectFieldConfig {
 				"tokenScope":     str("generation or all"),
 				"maxTokens":      integer("answer length cap in tokens"),
 				"temperature":    num("sampling temperature; 0 = greedy"),
+				"seed":           integer("sampler seed, 0 to 4294967295, when temperature > 0; unset = a fresh random seed per request"),
 				"promptTemplate": str("groupedResult prompt with {{passages}}, {{question}} and optionally {{language}}"),
 				"answerLanguage": str("auto, or a language code or name"),
 			},
@@ -83,11 +96,25 @@ func inputParams(prefix string) *graphql.InputObjectFieldConfig {
 // config.OptionsFromMap as a class's moduleConfig, so both layers accept
 // and reject the same things with the same messages.
 func extractParams(field *ast.ObjectField) any {
-	var out Params
+	o, err := extractHalf(field)
+	out := Params{Options: o, Err: err}
+	if single, grouped, ok := generateHalves(field); ok {
+		out.Split = true
+		if single != nil {
+			out.Single.Options, out.Single.Err = extractHalf(single)
+		}
+		if grouped != nil {
+			out.Grouped.Options, out.Grouped.Err = extractHalf(grouped)
+		}
+	}
+	return out
+}
+
+// extractHalf reads one asmr: {...} argument.
+func extractHalf(field *ast.ObjectField) (config.Options, error) {
 	fields, ok := field.Value.GetValue().([]*ast.ObjectField)
 	if !ok {
-		out.Err = fmt.Errorf("%s options: want an object such as {alphaCL: 10}", ProviderName)
-		return out
+		return config.Options{}, fmt.Errorf("%s options: want an object such as {alphaCL: 10}", ProviderName)
 	}
 	where := "query " + ProviderName + " options"
 	m := map[string]any{}
@@ -102,11 +129,9 @@ func extractParams(field *ast.ObjectField) any {
 		m[name] = v
 	}
 	if len(problems) > 0 {
-		out.Err = &config.OptionsError{Where: where, Problems: problems}
-		return out
+		return config.Options{}, &config.OptionsError{Where: where, Problems: problems}
 	}
-	out.Options, out.Err = config.OptionsFromMap(m, where)
-	return out
+	return config.OptionsFromMap(m, where)
 }
 
 // literal returns the Go value of a literal GraphQL value: a string for
@@ -133,21 +158,32 @@ func literal(v ast.Value) (any, error) {
 // from GraphQL, nil from gRPC (whose per-query provider options are a
 // closed oneof that cannot name this module) and from queries without an
 // asmr argument.
-func paramsFrom(requestParams any) (config.Options, error) {
+func paramsFrom(requestParams any, grouped bool) (config.Options, error) {
 	switch p := requestParams.(type) {
 	case nil:
 		return config.Options{}, nil
 	case Params:
-		return p.Options, p.Err
+		return p.half(grouped)
 	case *Params:
 		if p == nil {
 			return config.Options{}, nil
 		}
-		return p.Options, p.Err
+		return p.half(grouped)
 	case config.Options:
 		return p, nil
 	}
 	return config.Options{}, errors.New("per-query options of another provider were given; use asmr: {...}")
+}
+
+// half returns the options of the grouped or the single half.
+func (p Params) half(grouped bool) (config.Options, error) {
+	switch {
+	case !p.Split:
+		return p.Options, p.Err
+	case grouped:
+		return p.Grouped.Options, p.Grouped.Err
+	}
+	return p.Single.Options, p.Single.Err
 }
 
 // Metadata keys of _additional.generate.asmr (GraphQL only: Weaviate's gRPC
@@ -179,40 +215,53 @@ const (
 	metaPrefillMs          = "prefillMs"
 	metaDecodeMs           = "decodeMs"
 	metaWarnings           = "warnings"
+	metaSeed               = "seed"
+	metaGrouped            = "grouped"
 )
 
 // outputParams is the GraphQL type of _additional { generate { asmr {...} } }.
 func outputParams(prefix string) *graphql.Field {
-	f := func(t graphql.Output, d string) *graphql.Field { return &graphql.Field{Type: t, Description: d} }
+	fields := metaFields()
+	fields[metaGrouped] = &graphql.Field{
+		Description: "the groupedResult's metadata (on the first object; a query with singleResult too describes that object's single answer in the other fields)",
+		Type:        graphql.NewObject(graphql.ObjectConfig{Name: fmt.Sprintf("%s%sGroupedFields", prefix, ProviderName), Fields: metaFields()}),
+	}
 	return &graphql.Field{Type: graphql.NewObject(graphql.ObjectConfig{
-		Name: fmt.Sprintf("%s%sFields", prefix, ProviderName),
-		Fields: graphql.Fields{
-			metaModel:              f(graphql.String, "model that answered"),
-			metaProfile:            f(graphql.String, "steering profile, empty when unsteered"),
-			metaSteered:            f(graphql.Boolean, "whether any head was steered"),
-			metaSteeredHeads:       f(graphql.Int, "number of heads steered"),
-			metaAlphaAC:            f(graphql.Float, "alphaAC used"),
-			metaAlphaCL:            f(graphql.Float, "alphaCL used"),
-			metaTopK:               f(graphql.Int, "topK used"),
-			metaDirection:          f(graphql.String, "direction kind used"),
-			metaTokenScope:         f(graphql.String, "token scope used"),
-			metaLanguage:           f(graphql.String, "ISO 639-1 code of the question's detected language, empty if unknown"),
-			metaLanguageName:       f(graphql.String, "English name of the detected language"),
-			metaLanguageConfidence: f(graphql.Float, "detector confidence, 0..1"),
-			metaLanguageDetected:   f(graphql.Boolean, "whether a language was detected"),
-			metaAnswerLanguage:     f(graphql.String, "language the reader was told to answer in"),
-			metaPromptTokens:       f(graphql.Int, "tokens in"),
-			metaCompletionTokens:   f(graphql.Int, "tokens out"),
-			metaStopReason:         f(graphql.String, "eos, stop, length or context"),
-			metaPassagesGiven:      f(graphql.Int, "passages Weaviate retrieved (groupedResult)"),
-			metaPassagesUsed:       f(graphql.Int, "passages in the prompt"),
-			metaPassagesCut:        f(graphql.Int, "passages left out to fit limits.maxPassages or the context"),
-			metaPassageTruncated:   f(graphql.Boolean, "whether the last passage used was shortened to fit"),
-			metaPromptBudget:       f(graphql.Int, "most prompt tokens allowed"),
-			metaDurationMs:         f(graphql.Float, "whole request, queue and load waits included"),
-			metaPrefillMs:          f(graphql.Float, "prompt processing"),
-			metaDecodeMs:           f(graphql.Float, "answer generation"),
-			metaWarnings:           f(graphql.NewList(graphql.String), "what the reader should know, e.g. passages cut"),
-		},
+		Name:   fmt.Sprintf("%s%sFields", prefix, ProviderName),
+		Fields: fields,
 	})}
+}
+
+// metaFields are the metadata fields of one answer.
+func metaFields() graphql.Fields {
+	f := func(t graphql.Output, d string) *graphql.Field { return &graphql.Field{Type: t, Description: d} }
+	return graphql.Fields{
+		metaModel:              f(graphql.String, "model that answered"),
+		metaProfile:            f(graphql.String, "steering profile, empty when unsteered"),
+		metaSteered:            f(graphql.Boolean, "whether any head was steered"),
+		metaSteeredHeads:       f(graphql.Int, "number of heads steered"),
+		metaAlphaAC:            f(graphql.Float, "alphaAC used"),
+		metaAlphaCL:            f(graphql.Float, "alphaCL used"),
+		metaTopK:               f(graphql.Int, "topK used"),
+		metaDirection:          f(graphql.String, "direction kind used"),
+		metaTokenScope:         f(graphql.String, "token scope used"),
+		metaLanguage:           f(graphql.String, "ISO 639-1 code of the question's detected language, empty if unknown"),
+		metaLanguageName:       f(graphql.String, "English name of the detected language"),
+		metaLanguageConfidence: f(graphql.Float, "detector confidence, 0..1"),
+		metaLanguageDetected:   f(graphql.Boolean, "whether a language was detected"),
+		metaAnswerLanguage:     f(graphql.String, "language the reader was told to answer in"),
+		metaPromptTokens:       f(graphql.Int, "tokens in"),
+		metaCompletionTokens:   f(graphql.Int, "tokens out"),
+		metaStopReason:         f(graphql.String, "eos, stop, length or context"),
+		metaPassagesGiven:      f(graphql.Int, "passages Weaviate retrieved (groupedResult)"),
+		metaPassagesUsed:       f(graphql.Int, "passages in the prompt"),
+		metaPassagesCut:        f(graphql.Int, "passages left out to fit limits.maxPassages or the context"),
+		metaPassageTruncated:   f(graphql.Boolean, "whether the last passage used was shortened to fit"),
+		metaPromptBudget:       f(graphql.Int, "most prompt tokens allowed"),
+		metaDurationMs:         f(graphql.Float, "whole request, queue and load waits included"),
+		metaPrefillMs:          f(graphql.Float, "prompt processing"),
+		metaDecodeMs:           f(graphql.Float, "answer generation"),
+		metaWarnings:           f(graphql.NewList(graphql.String), "what the reader should know, e.g. passages cut"),
+		metaSeed:               f(graphql.Float, "the sampler's seed: the query's seed option, or the fresh one drawn for it; give it back as seed to repeat a temperature > 0 answer"),
+	}
 }

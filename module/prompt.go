@@ -7,15 +7,18 @@ import (
 	"strings"
 
 	"github.com/weaviate/weaviate/entities/modulecapabilities"
+	"github.com/weaviate/weaviate/entities/moduletools"
+	"github.com/weaviate/weaviate/entities/schema"
 
 	"github.com/asmr-search/generative-asmr/config"
 )
 
 // reader is what prompt building needs from a model: its chat framing and
-// its tokenizer, to count what fits. *steering.Model implements it.
+// tokenizer, to count what fits. *steering.Model implements it.
 type reader interface {
-	FormatPrompt(system, prompt string) string
-	Tokenize(text string) ([]int, error)
+	// TokenizePrompt frames system and user with the chat template and
+	// tokenizes them; the messages stay text whatever they contain.
+	TokenizePrompt(system, user string) (tokens []int, formatted string, err error)
 }
 
 // builtPrompt is a finished prompt and how it was made.
@@ -42,6 +45,14 @@ const minTruncatedRunes = 40
 // truncationMark ends a passage that was shortened to fit.
 const truncationMark = " …"
 
+// answerLanguage is what a prompt says about the answer's language: its
+// English name (or "the language of the question") and its words for
+// "Question" and "Answer".
+type answerLanguage struct {
+	Name   string
+	Labels config.Labels
+}
+
 // languageInstruction tells the reader which language to answer in. It is
 // explicit because a multilingual reader over passages in other languages
 // tends to answer in the passages' language (the problem ASMR's CL
@@ -65,12 +76,11 @@ func singlePrompt(r reader, user, language string, budget int) (*builtPrompt, er
 }
 
 func (p *builtPrompt) finish(r reader) error {
-	p.Formatted = r.FormatPrompt(p.System, p.User)
-	toks, err := r.Tokenize(p.Formatted)
+	toks, formatted, err := r.TokenizePrompt(p.System, p.User)
 	if err != nil {
 		return fmt.Errorf("tokenize prompt: %w", err)
 	}
-	p.Tokens = len(toks)
+	p.Formatted, p.Tokens = formatted, len(toks)
 	return nil
 }
 
@@ -127,7 +137,8 @@ func fillTask(texts []map[string]string, task string) string {
 // first. Passages past maxPassages are left out; then, while the prompt is
 // over budget, the worst ranked ones; the next passage is shortened into
 // the space left if a useful part of it fits. Every cut is reported.
-func groupedPrompt(r reader, template, question, language string, passages []string, maxPassages, budget int) (*builtPrompt, error) {
+func groupedPrompt(r reader, template, question string, lang answerLanguage, passages []string, maxPassages, budget int) (*builtPrompt, error) {
+	language := lang.Name
 	var system string
 	if !strings.Contains(template, config.PlaceholderLanguage) {
 		system = languageInstruction(language)
@@ -144,6 +155,8 @@ func groupedPrompt(r reader, template, question, language string, passages []str
 			config.PlaceholderQuestion, question,
 			config.PlaceholderPassages, b.String(),
 			config.PlaceholderLanguage, language,
+			config.PlaceholderQuestionLabel, lang.Labels.Question,
+			config.PlaceholderAnswerLabel, lang.Labels.Answer,
 		).Replace(template)
 		p := &builtPrompt{System: system, User: user, Budget: budget, PassagesGiven: len(passages), PassagesUsed: len(ps)}
 		return p, p.finish(r)
@@ -218,4 +231,26 @@ func groupedPrompt(r reader, template, question, language string, passages []str
 	p.PassagesCut = given - p.PassagesUsed
 	p.Warnings = warnings
 	return p, nil
+}
+
+// refsInPrompt refuses {property} references to cross-reference
+// properties, whose values Weaviate does not hand to generative modules
+// (it reported "has empty value"), naming every such property at once.
+func refsInPrompt(cfg moduletools.ClassConfig, prompt string) error {
+	if cfg == nil {
+		return nil
+	}
+	types := cfg.PropertiesDataTypes()
+	var refs []string
+	for _, m := range weaviateProperty.FindAllStringSubmatch(prompt, -1) {
+		name := strings.TrimSpace(m[1])
+		if types[name] == schema.DataTypeCRef && !slices.Contains(refs, name) {
+			refs = append(refs, name)
+		}
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("the prompt uses {%s}, a cross-reference property: generate prompts can use the object's own properties only (text, numbers, dates, ...), not the objects it references; copy the text you need into a property of this class",
+		strings.Join(refs, "}, {"))
 }

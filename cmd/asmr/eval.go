@@ -720,11 +720,10 @@ func (r *localReader) Read(ctx context.Context, req eval.Request) (eval.Response
 	language := eval.LanguageName(lang)
 	budget := r.m.ContextSize() - req.MaxTokens
 	used := len(req.Passages)
-	var formatted string
+	var system, user string
 	for {
-		system, user := eval.FillTemplate(req.Template, req.Item.Question, language, req.Passages[:used])
-		formatted = r.m.FormatPrompt(system, user)
-		toks, err := r.m.Tokenize(formatted)
+		system, user = eval.FillTemplate(req.Template, req.Item.Question, language, req.Passages[:used])
+		toks, _, err := r.m.TokenizePrompt(system, user)
 		if err != nil {
 			return eval.Response{}, err
 		}
@@ -737,7 +736,7 @@ func (r *localReader) Read(ctx context.Context, req eval.Request) (eval.Response
 		}
 		used--
 	}
-	p := steering.Params{Raw: true, Temperature: float32(req.Temperature), MaxTokens: req.MaxTokens, Seed: uint32(req.Seed)}
+	p := steering.Params{System: system, Temperature: float32(req.Temperature), MaxTokens: req.MaxTokens, Seed: uint32(req.Seed)}
 	if st := req.System.Steer; st.Active() {
 		iv, err := r.intervention(*st)
 		if err != nil {
@@ -749,7 +748,7 @@ func (r *localReader) Read(ctx context.Context, req eval.Request) (eval.Response
 		}
 		p.Steer = &steering.Steer{Intervention: iv, Scope: scope}
 	}
-	res, err := r.m.Generate(ctx, formatted, p)
+	res, err := r.m.Generate(ctx, user, p)
 	if err != nil {
 		return eval.Response{}, err
 	}
