@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -951,13 +952,8 @@ func splitThai(text string) []string {
 // independently: XQuAD is parallel, but sentences of different languages
 // are not aligned.
 func SentencesFromSQuAD(byLang map[string]*SQuAD, perLanguage int, seed uint64) []Sentence {
-	keys := make([]string, 0, len(byLang))
-	for k := range byLang {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var out []Sentence
-	for _, key := range keys {
+	for _, key := range slices.Sorted(maps.Keys(byLang)) {
 		s := byLang[key]
 		if s == nil {
 			continue

@@ -235,21 +235,7 @@ func TestGemmaExactness(t *testing.T) {
 	iv := randomIntervention(sh, allHeads(sh), 2, 5)
 
 	// alpha 0 and an empty intervention: bit-identical to unsteered.
-	for _, st := range []*Steer{
-		{Intervention: Intervention{}, Scope: ScopeAll},
-		{Intervention: iv.Scaled(0), Scope: ScopeAll},
-		{Intervention: iv.Scaled(0), Scope: ScopeGeneration},
-	} {
-		got, err := m.Evaluate(ctx, toks, st)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range base {
-			if !identical(base[i], got[i]) {
-				t.Fatalf("%d heads at alpha 0, scope %s: position %d differs by %g", len(st.Intervention), st.Scope, i, maxAbsDiff(base[i:i+1], got[i:i+1]))
-			}
-		}
-	}
+	assertZeroShiftIdentical(t, m, toks, base, iv)
 
 	// Scope generation: every position before the last is bit-identical,
 	// the last one moves.

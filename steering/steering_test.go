@@ -374,28 +374,34 @@ func TestExactnessZeroShift(t *testing.T) {
 			spec := tinySpec(testmodel.F32)
 			m := load(t, writeModel(t, spec, nil), Options{FlashAttention: fm.fa})
 			toks, _ := m.Tokenize(testPrompt)
-			ctx := context.Background()
-			base, err := m.Evaluate(ctx, toks, nil)
+			base, err := m.Evaluate(context.Background(), toks, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			iv := randomIntervention(m.Shape(), allHeads(m.Shape()), 1, 3)
-			for _, st := range []*Steer{
-				{Intervention: Intervention{}, Scope: ScopeAll},
-				{Intervention: iv.Scaled(0), Scope: ScopeAll},
-				{Intervention: iv.Scaled(0), Scope: ScopeGeneration},
-			} {
-				got, err := m.Evaluate(ctx, toks, st)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for i := range base {
-					if !identical(base[i], got[i]) {
-						t.Fatalf("%d heads, alpha 0, scope %s: position %d differs (max diff %g)", len(st.Intervention), st.Scope, i, maxAbsDiff(base[i:i+1], got[i:i+1]))
-					}
-				}
-			}
+			assertZeroShiftIdentical(t, m, toks, base, randomIntervention(m.Shape(), allHeads(m.Shape()), 1, 3))
 		})
+	}
+}
+
+// assertZeroShiftIdentical checks that an empty intervention, and iv at
+// alpha 0 in both scopes, leave every position's logits bit-identical to
+// base (the unsteered logits of toks).
+func assertZeroShiftIdentical(t *testing.T, m *Model, toks []int, base [][]float32, iv Intervention) {
+	t.Helper()
+	for _, st := range []*Steer{
+		{Intervention: Intervention{}, Scope: ScopeAll},
+		{Intervention: iv.Scaled(0), Scope: ScopeAll},
+		{Intervention: iv.Scaled(0), Scope: ScopeGeneration},
+	} {
+		got, err := m.Evaluate(context.Background(), toks, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range base {
+			if !identical(base[i], got[i]) {
+				t.Fatalf("%d heads, alpha 0, scope %s: position %d differs (max diff %g)", len(st.Intervention), st.Scope, i, maxAbsDiff(base[i:i+1], got[i:i+1]))
+			}
+		}
 	}
 }
 
