@@ -31,6 +31,12 @@ func (m *Model) CaptureLastToken(ctx context.Context, prompts []string, layers [
 // CaptureTokens is CaptureLastToken for pre-tokenized prompts. progress, if
 // set, is called with the number of finished prompts after each decode.
 func (m *Model) CaptureTokens(ctx context.Context, prompts [][]int, layers []int, progress func(done int)) ([]Activations, error) {
+	// The capture context is not one of the slots: hold the model open
+	// against Close until it is freed.
+	if err := m.enter(); err != nil {
+		return nil, err
+	}
+	defer m.leave()
 	if layers == nil {
 		layers = make([]int, m.shape.Layers)
 		for i := range layers {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/asmr-search/generative-asmr/steering/ollamastore"
@@ -787,5 +788,49 @@ func TestBindingLayout(t *testing.T) {
 	defer m.release(s)
 	if err := checkContextLayout(s.ctx, m.model, 128); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Close while a capture runs waits for it (the capture context is not a
+// slot, and freed weights under it would crash), and later calls get
+// ErrClosed.
+func TestCloseDuringCapture(t *testing.T) {
+	spec := tinySpec(testmodel.F32)
+	m, err := Load(writeModel(t, spec, nil), Options{ContextSize: 256, Threads: 2, CaptureSequences: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks, err := m.Tokenize(testPrompt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompts := make([][]int, 40)
+	for i := range prompts {
+		prompts[i] = toks
+	}
+	started := make(chan struct{})
+	var once sync.Once
+	var finished atomic.Int64 // prompts the capture had finished, as its progress said
+	done := make(chan error, 1)
+	go func() {
+		acts, err := m.CaptureTokens(context.Background(), prompts, nil, func(n int) {
+			finished.Store(int64(n))
+			once.Do(func() { close(started) })
+		})
+		if err == nil && len(acts) != len(prompts) {
+			err = errors.New("capture returned too few activations")
+		}
+		done <- err
+	}()
+	<-started
+	m.Close()
+	if n := finished.Load(); n != int64(len(prompts)) {
+		t.Fatalf("Close returned when the capture had finished %d of %d prompts", n, len(prompts))
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("capture during Close: %v", err)
+	}
+	if _, err := m.CaptureTokens(context.Background(), prompts[:1], nil, nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("capture after Close: %v", err)
 	}
 }
