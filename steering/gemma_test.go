@@ -146,33 +146,14 @@ func TestGemmaMessageTextStaysText(t *testing.T) {
 	assertTextStaysText(t, turns, specials)
 }
 
-func mapsEqual(a, b map[int]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
 // Steering and capture reach every layer, the sliding-window ones
 // included: the hook's "saw N of M asked tensors" check passes on every
 // decode, and each layer's steering moves the logits.
 func TestGemmaSteersAndCapturesEveryLayer(t *testing.T) {
 	m := gemma(t)
 	sh := m.Shape()
-	toks, _, err := m.TokenizePrompt("", "Wer hat das Telefon erfunden?")
-	if err != nil {
-		t.Fatal(err)
-	}
+	toks, base := gemmaLogits(t, m, "", "Wer hat das Telefon erfunden?")
 	ctx := context.Background()
-	base, err := m.Evaluate(ctx, toks, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for l := range sh.Layers {
 		var heads []Head
 		for h := range sh.Heads {
@@ -208,6 +189,21 @@ func TestGemmaSteersAndCapturesEveryLayer(t *testing.T) {
 	}
 }
 
+// gemmaLogits tokenizes system and user with m's prompt framing and
+// returns the tokens and their unsteered logits at every position.
+func gemmaLogits(t *testing.T, m *Model, system, user string) ([]int, [][]float32) {
+	t.Helper()
+	toks, _, err := m.TokenizePrompt(system, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := m.Evaluate(context.Background(), toks, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return toks, base
+}
+
 func allZero(heads [][]float32) bool {
 	for _, h := range heads {
 		for _, x := range h {
@@ -223,15 +219,8 @@ func allZero(heads [][]float32) bool {
 func TestGemmaExactness(t *testing.T) {
 	m := gemma(t)
 	sh := m.Shape()
-	toks, _, err := m.TokenizePrompt("Answer in German.", "Who invented the telephone? Alexander Graham Bell patented it in 1876.")
-	if err != nil {
-		t.Fatal(err)
-	}
+	toks, base := gemmaLogits(t, m, "Answer in German.", "Who invented the telephone? Alexander Graham Bell patented it in 1876.")
 	ctx := context.Background()
-	base, err := m.Evaluate(ctx, toks, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	iv := randomIntervention(sh, allHeads(sh), 2, 5)
 
 	// alpha 0 and an empty intervention: bit-identical to unsteered.

@@ -1,6 +1,7 @@
 package steering
 
 import (
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -49,10 +50,10 @@ func assertTextStaysText(t *testing.T, m *Model, specials map[int]string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c := specialCensus(got, specials); !mapsEqual(c, want) {
+		if c := specialCensus(got, specials); !maps.Equal(c, want) {
 			t.Errorf("%q (%d) in the messages changed the prompt's control tokens to %v, want %v", name, id, c, want)
 		}
-		if c := specialCensus(mustTokenize(t, m, name+" text "+name), specials); !mapsEqual(c, rawWant) {
+		if c := specialCensus(mustTokenize(t, m, name+" text "+name), specials); !maps.Equal(c, rawWant) {
 			t.Errorf("raw prompt with %q: control tokens %v, want %v (BOS once)", name, c, rawWant)
 		}
 	}
