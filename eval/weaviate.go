@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -319,12 +318,14 @@ func (w *WeaviateReader) parse(data []byte, req Request) (Response, error) {
 // passageText renders one retrieved object as the module renders it for the
 // reader (module/prompt.go passageTexts): the trimmed value when the object
 // has one of the properties, "name: value" lines of the non-empty ones in
-// name order when it has several. An object without text gives nothing.
+// the order of props (the groupedResult's properties) when it has several.
+// An object without text gives nothing.
 func passageText(o map[string]json.RawMessage, props []string) []string {
-	vals := map[string]string{}
+	type prop struct{ name, value string }
+	var vals []prop
 	for _, p := range props {
 		raw, ok := o[p]
-		if !ok {
+		if !ok || slices.ContainsFunc(vals, func(v prop) bool { return v.name == p }) {
 			continue
 		}
 		var s string
@@ -335,18 +336,16 @@ func passageText(o map[string]json.RawMessage, props []string) []string {
 			}
 			s = strings.Join(list, " ")
 		}
-		vals[p] = s
+		vals = append(vals, prop{p, s})
 	}
 	var text string
 	if len(vals) == 1 {
-		for _, v := range vals {
-			text = strings.TrimSpace(v)
-		}
+		text = strings.TrimSpace(vals[0].value)
 	} else {
 		var lines []string
-		for _, k := range slices.Sorted(maps.Keys(vals)) {
-			if v := strings.TrimSpace(vals[k]); v != "" {
-				lines = append(lines, k+": "+v)
+		for _, v := range vals {
+			if t := strings.TrimSpace(v.value); t != "" {
+				lines = append(lines, v.name+": "+t)
 			}
 		}
 		text = strings.Join(lines, "\n")

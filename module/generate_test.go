@@ -15,6 +15,7 @@ import (
 	"github.com/weaviate/weaviate/usecases/modulecomponents/generative"
 
 	"github.com/asmr-search/generative-asmr/config"
+	"github.com/asmr-search/generative-asmr/module/propertyorder"
 )
 
 func TestSingleResult(t *testing.T) {
@@ -421,5 +422,33 @@ func TestModelFileAppearingLaterIsPickedUp(t *testing.T) {
 	}
 	if w := meta(t, res)[metaWarnings].([]string); len(w) != 1 || !strings.Contains(w[0], "no passages") {
 		t.Errorf("warnings: %v", w)
+	}
+}
+
+// TestGroupedPropertiesKeepTheirOrder: a passage with several properties
+// lists them in the order the groupedResult's properties gave (which the
+// patched Weaviate puts on the context), and in name order without one.
+func TestGroupedPropertiesKeepTheirOrder(t *testing.T) {
+	m, _ := newTestModule(t, baseOps(t, "", defaultRest))
+	ps := []*modulecapabilities.GenerateProperties{{Text: map[string]string{
+		"title": "Telephone", "body": "Bell patented it in 1876.", "year": "1876",
+	}}}
+	for _, c := range []struct {
+		order []string
+		want  string
+	}{
+		{[]string{"title", "year", "body"}, "title: Telephone\nyear: 1876\nbody: Bell patented it in 1876."},
+		{[]string{"year", "body", "title"}, "year: 1876\nbody: Bell patented it in 1876.\ntitle: Telephone"},
+		// A name the request listed that the object lacks is skipped; one
+		// it did not list follows in name order.
+		{[]string{"title", "missing"}, "title: Telephone\nbody: Bell patented it in 1876.\nyear: 1876"},
+		{nil, "body: Bell patented it in 1876.\ntitle: Telephone\nyear: 1876"},
+	} {
+		ctx := propertyorder.WithGroupedProperties(context.Background(), c.order)
+		res, err := client(m).GenerateAllResults(ctx, ps, "When?", nil, true, classConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustContain(t, fmt.Sprintf("debug prompt, order %q", c.order), res.Debug.Prompt, "[1] "+c.want)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/weaviate/weaviate/usecases/modulecomponents/generative"
 
 	"github.com/asmr-search/generative-asmr/config"
+	"github.com/asmr-search/generative-asmr/module/propertyorder"
 	"github.com/asmr-search/generative-asmr/steering"
 )
 
@@ -206,7 +207,7 @@ func (g *generativeClient) GenerateAllResults(ctx context.Context, properties []
 		return nil, wrap(err)
 	}
 	question := fillTask(generative.Texts(properties), task)
-	passages := passageTexts(properties)
+	passages := passageTexts(properties, propertyorder.GroupedProperties(ctx))
 	maxPassages := g.ops.Limits.EffectiveMaxPassages()
 	return g.run(ctx, req, job{
 		question: questionText(task, question),

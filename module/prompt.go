@@ -86,9 +86,11 @@ func (p *builtPrompt) finish(r reader) error {
 
 // passageTexts renders each retrieved object as one passage, best ranked
 // first (Weaviate's order). An object with one text property is its value;
-// with several, "name: value" lines in name order, so that the reader sees
-// what each value is (title, body, ...). Objects without text are skipped.
-func passageTexts(props []*modulecapabilities.GenerateProperties) []string {
+// with several, "name: value" lines, so that the reader sees what each value
+// is (title, body, ...), in the order of order (the groupedResult's
+// properties as the request listed them) and then, for names order lacks, in
+// name order. Objects without text are skipped.
+func passageTexts(props []*modulecapabilities.GenerateProperties, order []string) []string {
 	var out []string
 	for _, p := range props {
 		if p == nil || len(p.Text) == 0 {
@@ -101,7 +103,7 @@ func passageTexts(props []*modulecapabilities.GenerateProperties) []string {
 			}
 		} else {
 			var lines []string
-			for _, k := range slices.Sorted(maps.Keys(p.Text)) {
+			for _, k := range propertyNames(p.Text, order) {
 				if v := strings.TrimSpace(p.Text[k]); v != "" {
 					lines = append(lines, k+": "+v)
 				}
@@ -113,6 +115,24 @@ func passageTexts(props []*modulecapabilities.GenerateProperties) []string {
 		}
 	}
 	return out
+}
+
+// propertyNames returns the keys of text: first those order lists, in its
+// order, then the rest sorted.
+func propertyNames(text map[string]string, order []string) []string {
+	names := make([]string, 0, len(text))
+	seen := make(map[string]bool, len(text))
+	for _, k := range order {
+		if _, ok := text[k]; ok && !seen[k] {
+			names, seen[k] = append(names, k), true
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(text)) {
+		if !seen[k] {
+			names = append(names, k)
+		}
+	}
+	return names
 }
 
 // fillTask replaces {property} references in a groupedResult task exactly

@@ -9,9 +9,12 @@
 //     into <out>/weaviate-<version>/ (once per version: a stamp file written
 //     last marks a complete copy);
 //  2. inserts the import and registration of our module into the copy's
-//     adapters/handlers/rest/configure_api.go, patching the pristine file
-//     from the module cache each time, so the result does not depend on
-//     earlier runs; it fails if Weaviate's code moved (see Patch);
+//     adapters/handlers/rest/configure_api.go (see Patch), and passes the
+//     order of groupedResult's properties to generative modules in its
+//     usecases/modulecomponents/additional/generate/generate_result.go (see
+//     PatchOrder), patching the pristine files from the module cache each
+//     time, so the result does not depend on earlier runs; it fails if
+//     Weaviate's code moved;
 //  3. writes <out>/go.mod (our go.mod plus a replace of Weaviate by the copy)
 //     and <out>/go.sum, for `go build -modfile=<out>/go.mod ./cmd/weaviate-asmr`.
 //
@@ -102,18 +105,27 @@ func run(out string, quiet bool) (string, error) {
 		logf("copied %s@%s to %s", m.Path, m.Version, dst)
 	}
 
-	pristine, err := os.ReadFile(filepath.Join(m.Dir, PatchedFile))
-	if err != nil {
-		return "", err
-	}
-	patched, _, err := Patch(pristine, ourPath+"/module")
-	if err != nil {
-		return "", err
-	}
-	if w, err := writeIfChanged(filepath.Join(dst, PatchedFile), patched, 0o644); err != nil {
-		return "", err
-	} else if w {
-		logf("patched %s", filepath.Join(dst, PatchedFile))
+	for _, f := range []struct {
+		name  string
+		pkg   string
+		patch func(src []byte, pkg string) ([]byte, bool, error)
+	}{
+		{PatchedFile, ourPath + "/module", Patch},
+		{OrderFile, ourPath + "/module/propertyorder", PatchOrder},
+	} {
+		pristine, err := os.ReadFile(filepath.Join(m.Dir, f.name))
+		if err != nil {
+			return "", err
+		}
+		patched, _, err := f.patch(pristine, f.pkg)
+		if err != nil {
+			return "", err
+		}
+		if w, err := writeIfChanged(filepath.Join(dst, f.name), patched, 0o644); err != nil {
+			return "", err
+		} else if w {
+			logf("patched %s", filepath.Join(dst, f.name))
+		}
 	}
 
 	genMod, err := replacedModfile(modSrc, dst)

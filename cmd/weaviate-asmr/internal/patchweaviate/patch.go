@@ -50,7 +50,7 @@ func Patch(src []byte, pkg string) (out []byte, changed bool, err error) {
 	nImp, nBlk := bytes.Count(src, []byte(imp)), bytes.Count(src, []byte(blk))
 	switch {
 	case nImp == 1 && nBlk == 1:
-		if err := checkParses(src); err != nil {
+		if err := checkParses(PatchedFile, src); err != nil {
 			return nil, false, err
 		}
 		return src, false, nil
@@ -61,10 +61,10 @@ func Patch(src []byte, pkg string) (out []byte, changed bool, err error) {
 	}
 
 	s := string(src)
-	if err := once(s, importAnchor, "import of generative-ollama"); err != nil {
+	if err := once(PatchedFile, s, importAnchor, "import of generative-ollama"); err != nil {
 		return nil, false, err
 	}
-	if err := once(s, registerAnchor, "registration of generative-ollama"); err != nil {
+	if err := once(PatchedFile, s, registerAnchor, "registration of generative-ollama"); err != nil {
 		return nil, false, err
 	}
 	i := strings.Index(s, importAnchor) + len(importAnchor)
@@ -73,22 +73,22 @@ func Patch(src []byte, pkg string) (out []byte, changed bool, err error) {
 	s = s[:j] + blk + s[j:]
 
 	out = []byte(s)
-	if err := checkParses(out); err != nil {
+	if err := checkParses(PatchedFile, out); err != nil {
 		return nil, false, err
 	}
 	return out, true, nil
 }
 
-func once(s, anchor, what string) error {
+func once(file, s, anchor, what string) error {
 	if n := strings.Count(s, anchor); n != 1 {
-		return fmt.Errorf("anchor (%s) found %d times in %s, want exactly 1: Weaviate changed; update cmd/weaviate-asmr/internal/patchweaviate\n\tanchor: %q", what, n, PatchedFile, anchor)
+		return fmt.Errorf("anchor (%s) found %d times in %s, want exactly 1: Weaviate changed; update cmd/weaviate-asmr/internal/patchweaviate\n\tanchor: %q", what, n, file, anchor)
 	}
 	return nil
 }
 
-func checkParses(src []byte) error {
-	if _, err := parser.ParseFile(token.NewFileSet(), PatchedFile, src, parser.SkipObjectResolution); err != nil {
-		return fmt.Errorf("patched %s does not parse: %w", PatchedFile, err)
+func checkParses(file string, src []byte) error {
+	if _, err := parser.ParseFile(token.NewFileSet(), file, src, parser.SkipObjectResolution); err != nil {
+		return fmt.Errorf("patched %s does not parse: %w", file, err)
 	}
 	return nil
 }
