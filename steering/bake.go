@@ -1,10 +1,5 @@
 package steering
 
-/*
-#include "shim.h"
-*/
-import "C"
-
 import (
 	"errors"
 	"fmt"
@@ -117,7 +112,7 @@ func Bake(src, dst string, iv Intervention, note string) (*BakeResult, error) {
 			if _, err := f.ReadAt(raw, dataStart+int64(wo.Offset)+int64(r)*int64(len(raw))); err != nil {
 				return nil, fmt.Errorf("bake: read %s row %d: %w", wo.Name, r, err)
 			}
-			if !C.asmr_to_float(C.int(wo.Kind), unsafe.Pointer(&raw[0]), (*C.float)(unsafe.Pointer(&row[0])), C.int64_t(width)) {
+			if !dequantize(wo.Kind, raw, row) {
 				return nil, fmt.Errorf("bake: cannot dequantize %s of ggml type %d", wo.Name, wo.Kind)
 			}
 			s := 0.0
@@ -176,7 +171,7 @@ func readFloats(f *os.File, dataStart int64, t *ggml.Tensor) ([]float32, error) 
 		return nil, err
 	}
 	out := make([]float32, n)
-	if !C.asmr_to_float(C.int(t.Kind), unsafe.Pointer(&raw[0]), (*C.float)(unsafe.Pointer(&out[0])), C.int64_t(n)) {
+	if !dequantize(t.Kind, raw, out) {
 		return nil, fmt.Errorf("cannot dequantize %s of ggml type %d", t.Name, t.Kind)
 	}
 	return out, nil

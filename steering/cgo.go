@@ -71,12 +71,96 @@ func metaString(m *C.struct_llama_model, key string) (string, bool) {
 }
 
 // chatTemplate returns the model's built-in chat template, or "".
-func chatTemplate(m *C.struct_llama_model) string {
-	t := C.llama_model_chat_template(m, nil)
+func chatTemplate(m *llama.Model) string {
+	t := C.llama_model_chat_template(cModel(m), nil)
 	if t == nil {
 		return ""
 	}
 	return C.GoString(t)
+}
+
+// readShape reads the attention shape of a loaded model.
+func readShape(m *llama.Model) (Shape, error) {
+	cm := cModel(m)
+	arch, _ := metaString(cm, "general.architecture")
+	s := Shape{
+		Arch:         arch,
+		Layers:       int(C.llama_model_n_layer(cm)),
+		Heads:        int(C.llama_model_n_head(cm)),
+		KVHeads:      int(C.llama_model_n_head_kv(cm)),
+		Embd:         int(C.llama_model_n_embd(cm)),
+		Vocab:        m.NumVocab(),
+		TrainContext: int(C.llama_model_n_ctx_train(cm)),
+	}
+	if s.Heads <= 0 || s.Layers <= 0 {
+		return Shape{}, fmt.Errorf("model reports %d layers and %d heads", s.Layers, s.Heads)
+	}
+	s.HeadDim = s.Embd / s.Heads
+	if v, ok := metaString(cm, arch+".attention.value_length"); ok {
+		if _, err := fmt.Sscan(v, &s.HeadDim); err != nil {
+			return Shape{}, fmt.Errorf("bad %s.attention.value_length %q: %w", arch, v, err)
+		}
+	}
+	return s, nil
+}
+
+// kvType maps a KV-cache type name to its ggml type.
+func kvType(name string) (C.int, error) {
+	switch strings.ToLower(name) {
+	case "f16":
+		return C.GGML_TYPE_F16, nil
+	case "f32":
+		return C.GGML_TYPE_F32, nil
+	case "q8_0":
+		return C.GGML_TYPE_Q8_0, nil
+	case "q4_0":
+		return C.GGML_TYPE_Q4_0, nil
+	}
+	return 0, fmt.Errorf("KV cache type %q: want f16, f32, q8_0 or q4_0", name)
+}
+
+// setKVType sets the element type of the KV cache (K and V) of contexts
+// made with p, which the binding does not expose.
+func setKVType(p *llama.ContextParams, name string) error {
+	t, err := kvType(name)
+	if err != nil {
+		return err
+	}
+	C.asmr_params_set_kv_type(cContextParams(p), t)
+	return nil
+}
+
+// freeContext frees a context made by llama.NewContextWithModel, which the
+// binding has no method for.
+func freeContext(c *llama.Context) {
+	C.llama_free(cContext(c))
+}
+
+// threadpool is a ggml CPU threadpool (struct ggml_threadpool).
+type threadpool = C.struct_ggml_threadpool
+
+// attachThreadpool gives c a persistent CPU threadpool of n threads that
+// poll at level poll (0..100) between graph splits; nil if ggml could not
+// make one, and c keeps its default. Free it with freeThreadpool after c.
+func attachThreadpool(c *llama.Context, n, poll int) *threadpool {
+	return C.asmr_threadpool_attach(cContext(c), C.int(n), C.uint32_t(poll))
+}
+
+func freeThreadpool(p *threadpool) {
+	C.ggml_threadpool_free(p)
+}
+
+// logitsNonFinite counts the NaN and infinite logits of batch position i
+// of c's last decode; -1 when that position has no logits.
+func logitsNonFinite(c *llama.Context, i int) int {
+	return int(C.asmr_logits_nonfinite(cContext(c), C.int32_t(i)))
+}
+
+// dequantize converts len(dst) values of ggml type kind (quantized ones
+// included) from src into dst. It is false for a type ggml cannot convert
+// or a count that is not a whole number of its blocks.
+func dequantize(kind uint32, src []byte, dst []float32) bool {
+	return bool(C.asmr_to_float(C.int(kind), unsafe.Pointer(&src[0]), (*C.float)(unsafe.Pointer(&dst[0])), C.int64_t(len(dst))))
 }
 
 // applyChatTemplate formats messages with llama.cpp's template engine, which

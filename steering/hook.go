@@ -7,9 +7,38 @@ package steering
 import "C"
 
 import (
+	"errors"
 	"fmt"
 	"unsafe"
+
+	"github.com/ollama/ollama/llama"
 )
+
+// hook is the C side of a slot's steering: the tables the eval callback
+// reads and writes (shim.h's asmr_hook).
+type hook = C.asmr_hook
+
+// newHook allocates a hook for a model of layers layers whose kqv_out has
+// width rows, for decodes of up to maxCols tokens. Free it with freeHook.
+func newHook(layers, width, maxCols int) (*hook, error) {
+	h := C.asmr_hook_new(C.int32_t(layers), C.int32_t(width), C.int32_t(maxCols))
+	if h == nil {
+		return nil, errors.New("allocate steering hook: out of memory")
+	}
+	return h, nil
+}
+
+// freeHook frees h and its steering and capture rows.
+func freeHook(h *hook) {
+	C.asmr_hook_free(h)
+}
+
+// setHook makes contexts created with p call h's eval callback. kvUnified
+// asks for one KV cache across sequences, which keeps a multi-sequence
+// batch in order in the callback's columns.
+func setHook(p *llama.ContextParams, h *hook, kvUnified bool) {
+	C.asmr_params_set_hook(cContextParams(p), h, C.bool(kvUnified), false)
+}
 
 // The slot's hook tables live in C memory: the callback reads them while
 // llama_decode runs, and cgo forbids C from keeping Go pointers.

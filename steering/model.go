@@ -4,12 +4,6 @@
 // hook captures per-head activations for probing.
 package steering
 
-/*
-#include <stdlib.h>
-#include "shim.h"
-*/
-import "C"
-
 import (
 	"context"
 	"errors"
@@ -17,7 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
-	"strings"
 	"sync"
 
 	"github.com/ollama/ollama/llama"
@@ -101,21 +94,6 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// kvType maps a KV-cache type name to its ggml type.
-func kvType(name string) (C.int, error) {
-	switch strings.ToLower(name) {
-	case "f16":
-		return C.GGML_TYPE_F16, nil
-	case "f32":
-		return C.GGML_TYPE_F32, nil
-	case "q8_0":
-		return C.GGML_TYPE_Q8_0, nil
-	case "q4_0":
-		return C.GGML_TYPE_Q4_0, nil
-	}
-	return 0, fmt.Errorf("KV cache type %q: want f16, f32, q8_0 or q4_0", name)
-}
-
 // Shape is what steering needs to know about a model's attention.
 type Shape struct {
 	Arch         string
@@ -195,7 +173,7 @@ func Load(pathOrName string, opts Options) (*Model, error) {
 	m := &Model{path: path, opts: opts, model: lm}
 	m.idle = sync.NewCond(&m.mu)
 	m.closing, m.stopAll = context.WithCancel(context.Background())
-	if err := m.readShape(); err != nil {
+	if m.shape, err = readShape(lm); err != nil {
 		llama.FreeModel(lm)
 		return nil, fmt.Errorf("load model %q: %w", pathOrName, err)
 	}
@@ -204,7 +182,7 @@ func Load(pathOrName string, opts Options) (*Model, error) {
 	}
 	m.template = opts.ChatTemplate
 	if m.template == "" {
-		m.template = chatTemplate(cModel(lm))
+		m.template = chatTemplate(lm)
 	} else if m.template != ChatTemplateNone {
 		if _, ok := applyChatTemplate(m.template, []Message{{"user", "x"}}); !ok {
 			llama.FreeModel(lm)
@@ -239,31 +217,6 @@ func checkGGUF(path string) error {
 	if _, err := f.Read(magic[:]); err != nil || string(magic[:]) != "GGUF" {
 		return fmt.Errorf("%s is not a GGUF file (magic %q)", path, magic[:])
 	}
-	return nil
-}
-
-func (m *Model) readShape() error {
-	cm := cModel(m.model)
-	arch, _ := metaString(cm, "general.architecture")
-	s := Shape{
-		Arch:         arch,
-		Layers:       int(C.llama_model_n_layer(cm)),
-		Heads:        int(C.llama_model_n_head(cm)),
-		KVHeads:      int(C.llama_model_n_head_kv(cm)),
-		Embd:         int(C.llama_model_n_embd(cm)),
-		Vocab:        m.model.NumVocab(),
-		TrainContext: int(C.llama_model_n_ctx_train(cm)),
-	}
-	if s.Heads <= 0 || s.Layers <= 0 {
-		return fmt.Errorf("model reports %d layers and %d heads", s.Layers, s.Heads)
-	}
-	s.HeadDim = s.Embd / s.Heads
-	if v, ok := metaString(cm, arch+".attention.value_length"); ok {
-		if _, err := fmt.Sscan(v, &s.HeadDim); err != nil {
-			return fmt.Errorf("bad %s.attention.value_length %q: %w", arch, v, err)
-		}
-	}
-	m.shape = s
 	return nil
 }
 
@@ -376,8 +329,8 @@ func (m *Model) Close() {
 // slot is one llama.cpp context with its hook and threadpool.
 type slot struct {
 	ctx    *llama.Context
-	hook   *C.asmr_hook
-	pool   *C.struct_ggml_threadpool
+	hook   *hook
+	pool   *threadpool
 	batch  *llama.Batch
 	nCtx   int
 	nBatch int
@@ -395,29 +348,31 @@ func (m *Model) newSlot(nCtx, nSeq int) (*slot, error) {
 	case FlashAttentionOff:
 		fa = ml.FlashAttentionDisabled
 	}
-	hook := C.asmr_hook_new(C.int32_t(m.shape.Layers), C.int32_t(m.shape.Width()), C.int32_t(o.BatchSize))
-	if hook == nil {
-		return nil, errors.New("allocate steering hook: out of memory")
+	h, err := newHook(m.shape.Layers, m.shape.Width(), o.BatchSize)
+	if err != nil {
+		return nil, err
 	}
 	params := llama.NewContextParams(nCtx, o.BatchSize, nSeq, o.Threads, fa, "")
 	// Several sequences in one decode must keep batch order in the callback's
 	// columns; a unified KV cache makes llama.cpp split batches in order.
-	C.asmr_params_set_hook(cContextParams(&params), hook, C.bool(nSeq > 1), false)
-	kt, _ := kvType(o.KVCacheType)
-	C.asmr_params_set_kv_type(cContextParams(&params), kt)
+	setHook(&params, h, nSeq > 1)
+	if err := setKVType(&params, o.KVCacheType); err != nil {
+		freeHook(h)
+		return nil, fmt.Errorf("create context: %w", err)
+	}
 	lctx, err := llama.NewContextWithModel(m.model, params)
 	if err != nil {
-		C.asmr_hook_free(hook)
+		freeHook(h)
 		return nil, fmt.Errorf("create context (n_ctx %d, batch %d, sequences %d): %w", nCtx, o.BatchSize, nSeq, err)
 	}
-	s := &slot{ctx: lctx, hook: hook, nCtx: nCtx, nBatch: o.BatchSize, nSeq: nSeq}
+	s := &slot{ctx: lctx, hook: h, nCtx: nCtx, nBatch: o.BatchSize, nSeq: nSeq}
 	if err := checkContextLayout(lctx, m.model, nCtx); err != nil {
 		s.free()
 		return nil, err
 	}
 	// With every layer on a GPU the CPU pool would only spin.
 	if o.Poll > 0 && (o.GPULayers >= 0 && o.GPULayers <= m.shape.Layers) {
-		s.pool = C.asmr_threadpool_attach(cContext(lctx), C.int(o.Threads), C.uint32_t(min(o.Poll, 100)))
+		s.pool = attachThreadpool(lctx, o.Threads, min(o.Poll, 100))
 	}
 	b, err := llama.NewBatch(o.BatchSize, nSeq, 0)
 	if err != nil {
@@ -430,7 +385,7 @@ func (m *Model) newSlot(nCtx, nSeq int) (*slot, error) {
 
 // nonFinite counts the NaN and infinite logits of batch position i.
 func (s *slot) nonFinite(i int) int {
-	return int(C.asmr_logits_nonfinite(cContext(s.ctx), C.int32_t(i)))
+	return logitsNonFinite(s.ctx, i)
 }
 
 func (s *slot) free() {
@@ -439,16 +394,16 @@ func (s *slot) free() {
 		s.batch = nil
 	}
 	if s.ctx != nil {
-		C.llama_free(cContext(s.ctx))
+		freeContext(s.ctx)
 		s.ctx = nil
 	}
 	// The pool must outlive the context that uses it.
 	if s.pool != nil {
-		C.ggml_threadpool_free(s.pool)
+		freeThreadpool(s.pool)
 		s.pool = nil
 	}
 	if s.hook != nil {
-		C.asmr_hook_free(s.hook)
+		freeHook(s.hook)
 		s.hook = nil
 	}
 }
