@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"unsafe"
 
@@ -21,8 +22,10 @@ import (
 )
 
 // The binding keeps its C handles in unexported fields. We reach them with
-// unsafe casts whose layout assumptions are checked by TestBindingLayout;
-// if ollama changes its structs, that test fails before anything else does.
+// unsafe casts whose layout assumptions checkBindingLayout (run by Load)
+// and checkContextLayout (run for every new context) verify, and
+// TestBindingLayout (cgo_test.go) runs both: if ollama changes its structs,
+// that test fails, and Load returns an error instead of reading garbage.
 
 // cContextParams views the binding's ContextParams as the C struct it wraps
 // (its only field).
@@ -197,9 +200,21 @@ func applyChatTemplate(tmpl string, msgs []Message) (string, bool) {
 	return "", false
 }
 
-// checkParamsLayout verifies that llama.ContextParams is exactly the C
-// struct, by size and by reading back values the binding set.
-func checkParamsLayout() error {
+// checkBindingLayout verifies, before any unsafe read, that the binding's
+// structs hold the C handles where cContextParams, cContext and cModel look
+// for them: first, by type and size, with nothing but one pointer in
+// llama.Model; and that llama.ContextParams reads back the values the
+// binding set.
+func checkBindingLayout() error {
+	for _, c := range []struct{ outer, first reflect.Type }{
+		{reflect.TypeFor[llama.ContextParams](), reflect.TypeFor[C.struct_llama_context_params]()},
+		{reflect.TypeFor[llama.Context](), reflect.TypeFor[*C.struct_llama_context]()},
+		{reflect.TypeFor[llama.Model](), reflect.TypeFor[*C.struct_llama_model]()},
+	} {
+		if err := checkFirstField(c.outer, c.first); err != nil {
+			return fmt.Errorf("%w: the ollama binding changed; update steering/cgo.go", err)
+		}
+	}
 	if got, want := unsafe.Sizeof(llama.ContextParams{}), uintptr(C.sizeof_struct_llama_context_params); got != want {
 		return fmt.Errorf("llama.ContextParams is %d bytes, llama_context_params %d: the ollama binding changed; update steering/cgo.go", got, want)
 	}
@@ -211,6 +226,24 @@ func checkParamsLayout() error {
 	if c.n_ctx != 123 || c.n_ubatch != 7 || c.n_batch != 21 || c.n_seq_max != 3 || c.n_threads != 5 {
 		return fmt.Errorf("llama.ContextParams does not hold llama_context_params at offset 0 (read n_ctx %d, n_ubatch %d): the ollama binding changed; update steering/cgo.go",
 			c.n_ctx, c.n_ubatch)
+	}
+	return nil
+}
+
+// checkFirstField checks that the first field of struct type outer has the
+// type want. The binding's C types are Go types of its own package, named
+// as cgo names ours, so they compare by kind, name and size.
+func checkFirstField(outer, want reflect.Type) error {
+	if outer.Kind() != reflect.Struct || outer.NumField() == 0 {
+		return fmt.Errorf("%s is not a struct with fields", outer)
+	}
+	f := outer.Field(0)
+	got, w := f.Type, want
+	if got.Kind() == reflect.Pointer && w.Kind() == reflect.Pointer {
+		got, w = got.Elem(), w.Elem()
+	}
+	if got.Kind() != w.Kind() || got.Name() != w.Name() || got.Size() != w.Size() {
+		return fmt.Errorf("the first field of %s, %s, is a %s, want a %s", outer, f.Name, f.Type, want)
 	}
 	return nil
 }

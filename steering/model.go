@@ -154,7 +154,7 @@ func Load(pathOrName string, opts Options) (*Model, error) {
 		return nil, fmt.Errorf("load model %q: %w", pathOrName, err)
 	}
 
-	if err := checkParamsLayout(); err != nil {
+	if err := checkBindingLayout(); err != nil {
 		return nil, err
 	}
 	backendOnce.Do(llama.BackendInit)
