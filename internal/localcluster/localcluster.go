@@ -19,10 +19,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,6 +30,10 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/weaviate/weaviate-go-client/v5/weaviate"
+
+	"github.com/asmr-search/generative-asmr/internal/weaviatehttp"
 )
 
 // Ports are one node's loopback ports. Gossip+1 is the cluster data port
@@ -689,20 +691,17 @@ func procFS() bool {
 	return err == nil
 }
 
-// Ready reports whether url answers /v1/.well-known/ready with 200.
+// Ready reports whether url answers /v1/.well-known/ready with 200 within
+// 2 seconds.
 func Ready(ctx context.Context, url string) bool {
+	c, err := client(url)
+	if err != nil {
+		return false
+	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/v1/.well-known/ready", nil)
-	if err != nil {
-		return false
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	ok, err := c.Misc().ReadyChecker().Do(ctx)
+	return err == nil && ok
 }
 
 // NodeStatus is one entry of /v1/nodes.
@@ -718,38 +717,54 @@ type NodeStatus struct {
 
 func (s NodeStatus) String() string { return s.Name + ":" + s.Status }
 
-// Nodes returns url's /v1/nodes (output=verbose when verbose), decoded
-// and raw.
+// Nodes returns url's /v1/nodes (output=verbose when verbose), decoded,
+// and the whole answer as JSON (for logs), within 10 seconds.
 func Nodes(ctx context.Context, url string, verbose bool) ([]NodeStatus, []byte, error) {
+	c, err := client(url)
+	if err != nil {
+		return nil, nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	u := url + "/v1/nodes"
+	g := c.Cluster().NodesStatusGetter()
 	if verbose {
-		u += "?output=verbose"
+		g = g.WithOutput("verbose")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	resp, err := g.Do(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("GET %s/v1/nodes: %w", url, weaviatehttp.Error(err))
 	}
-	resp, err := http.DefaultClient.Do(req)
+	raw, err := json.Marshal(resp)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("GET %s/v1/nodes: %w", url, err)
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
+	var st []NodeStatus
+	if err := weaviatehttp.Decode(resp.Nodes, &st); err != nil {
+		return nil, raw, fmt.Errorf("GET %s/v1/nodes: %w", url, err)
+	}
+	return st, raw, nil
+}
+
+var (
+	clientsMu sync.Mutex
+	clients   = map[string]*weaviate.Client{}
+)
+
+// client returns the Weaviate client of the node at url, made on first
+// use: readiness and /v1/nodes are polled often, and a new client asks the
+// server for its version first.
+func client(url string) (*weaviate.Client, error) {
+	clientsMu.Lock()
+	defer clientsMu.Unlock()
+	if c := clients[url]; c != nil {
+		return c, nil
+	}
+	c, err := weaviatehttp.New(url, nil, 10*time.Second)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, raw, fmt.Errorf("GET %s: HTTP %d: %s", u, resp.StatusCode, strings.TrimSpace(string(raw)))
-	}
-	var body struct {
-		Nodes []NodeStatus `json:"nodes"`
-	}
-	if err := json.Unmarshal(raw, &body); err != nil {
-		return nil, raw, fmt.Errorf("GET %s: %w", u, err)
-	}
-	return body.Nodes, raw, nil
+	clients[url] = c
+	return c, nil
 }
 
 // Healthy counts the HEALTHY entries of a /v1/nodes listing.

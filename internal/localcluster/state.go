@@ -106,3 +106,25 @@ func Attach(s *State, cfg Config) (*Cluster, error) {
 	}
 	return c, nil
 }
+
+// ReusePorts reads the state file at path of an earlier cluster in the
+// same folder and returns its ports when a new cluster of n nodes can take
+// them again, which keeps the nodes' Raft logs valid. It fails, naming the
+// node, while a node of that cluster still runs. stale reports an earlier
+// cluster whose ports cannot be reused (another node count, or a port now
+// taken). A missing or unreadable state file is no earlier cluster.
+func ReusePorts(path string, n int) (ports []Ports, stale bool, err error) {
+	old, err := LoadState(path)
+	if err != nil {
+		return nil, false, nil
+	}
+	for _, nd := range old.Nodes {
+		if nd.PID != 0 && Alive(nd.PID, old.Bin, nd.Ports.HTTP) {
+			return nil, false, fmt.Errorf("%s is running (pid %d) from %s", nd.Name, nd.PID, path)
+		}
+	}
+	if len(old.Nodes) == n && PortsFree(old.Ports()) {
+		return old.Ports(), false, nil
+	}
+	return nil, len(old.Nodes) > 0, nil
+}
