@@ -6,18 +6,21 @@ package steering
 #cgo CPPFLAGS: -I${SRCDIR}/../.deps/ollama/ml/backend/ggml/ggml/include
 #include <stdlib.h>
 #include "shim.h"
+
+extern void asmrLlamaLog(int level, char *text, void *user_data);
 */
 import "C"
 
 import (
 	"errors"
 	"fmt"
-	"os"
+	"log/slog"
 	"reflect"
 	"strings"
 	"unsafe"
 
 	"github.com/ollama/ollama/llama"
+	"github.com/ollama/ollama/logutil"
 	"github.com/ollama/ollama/ml"
 )
 
@@ -43,21 +46,36 @@ func cModel(m *llama.Model) *C.struct_llama_model {
 	return *(**C.struct_llama_model)(unsafe.Pointer(m))
 }
 
+// init sends llama.cpp's and ggml's log output (llama_log_set sets both)
+// to slog, replacing the callbacks the ollama packages install.
 func init() {
-	// llama.cpp logs every tensor and key at INFO level; keep stderr for
-	// warnings and errors unless the operator asks for more.
-	level := C.GGML_LOG_LEVEL_WARN
-	switch strings.ToLower(os.Getenv("ASMR_LLAMA_LOG")) {
-	case "debug":
-		level = C.GGML_LOG_LEVEL_DEBUG
-	case "info":
-		level = C.GGML_LOG_LEVEL_INFO
-	case "error":
-		level = C.GGML_LOG_LEVEL_ERROR
-	case "none", "off":
-		level = C.GGML_LOG_LEVEL_ERROR + 10
+	C.llama_log_set(C.ggml_log_callback(C.asmrLlamaLog), nil)
+}
+
+// asmrLlamaLog is llama.cpp's log callback: a message, or with level CONT
+// more of the one before.
+//
+//export asmrLlamaLog
+func asmrLlamaLog(level C.int, text *C.char, _ unsafe.Pointer) {
+	cont := level == C.GGML_LOG_LEVEL_CONT
+	llamaLog.write(llamaLevel(level), cont, func() string { return C.GoString(text) })
+}
+
+// llamaLevel maps a ggml log level to a slog level. Errors and warnings
+// keep theirs. llama.cpp's INFO, which lists every key and tensor of a
+// model as it loads, is slog's Debug, and its DEBUG is ollama's
+// logutil.LevelTrace: one step below ollama's own mapping, so that a
+// program logging at Info shows llama.cpp's warnings and errors only.
+func llamaLevel(level C.int) slog.Level {
+	switch level {
+	case C.GGML_LOG_LEVEL_ERROR:
+		return slog.LevelError
+	case C.GGML_LOG_LEVEL_WARN:
+		return slog.LevelWarn
+	case C.GGML_LOG_LEVEL_INFO:
+		return slog.LevelDebug
 	}
-	C.asmr_log_set_level(C.int(level))
+	return logutil.LevelTrace
 }
 
 // metaString reads a GGUF metadata value as llama.cpp stores it.

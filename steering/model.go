@@ -168,7 +168,7 @@ func Load(pathOrName string, opts Options) (*Model, error) {
 	}
 	lm, err := llama.LoadModelFromFile(path, llama.ModelParams{NumGpuLayers: gpuLayers, UseMmap: mmap})
 	if err != nil {
-		return nil, fmt.Errorf("load model %q: %w (set ASMR_LLAMA_LOG=info for llama.cpp's reason)", pathOrName, err)
+		return nil, fmt.Errorf("load model %q: %w (llama.cpp's error in the log says why)", pathOrName, err)
 	}
 	m := &Model{path: path, opts: opts, model: lm}
 	m.idle = sync.NewCond(&m.mu)

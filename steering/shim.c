@@ -149,26 +149,6 @@ struct ggml_threadpool *asmr_threadpool_attach(struct llama_context *ctx, int n_
     return tp;
 }
 
-static int asmr_min_level = GGML_LOG_LEVEL_WARN;
-static int asmr_last_level = GGML_LOG_LEVEL_INFO;
-
-static void asmr_log(enum ggml_log_level level, const char *text, void *user_data) {
-    (void)user_data;
-    if (level == GGML_LOG_LEVEL_CONT) {
-        level = asmr_last_level;
-    } else {
-        asmr_last_level = level;
-    }
-    if ((int)level >= asmr_min_level) {
-        fputs(text, stderr);
-    }
-}
-
-void asmr_log_set_level(int min_level) {
-    asmr_min_level = min_level;
-    llama_log_set(asmr_log, NULL);
-}
-
 bool asmr_to_float(int type, const void *src, float *dst, int64_t n) {
     if (type == GGML_TYPE_F32) {
         memcpy(dst, src, (size_t)n * sizeof(float));

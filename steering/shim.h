@@ -71,7 +71,4 @@ bool asmr_to_float(int type, const void *src, float *dst, int64_t n);
 // of batch position i (llama_get_logits_ith); -1 when there are none there.
 int32_t asmr_logits_nonfinite(struct llama_context *ctx, int32_t i);
 
-// asmr_log_quiet routes llama.cpp and ggml logging through a level filter.
-void asmr_log_set_level(int min_level);
-
 #endif
