@@ -3,7 +3,6 @@ package config
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,45 +10,17 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/asmr-search/generative-asmr/internal/problems/problemstest"
 )
 
-// Fuzz targets for what operators and users write: the ops YAML, steering
-// profiles, and a class's or a query's options. `make fuzz` runs each for
+// Fuzz targets for what operators and users write: the ops YAML and a
+// class's or a query's options (steering profiles: FuzzParseProfile in
+// package profile). `make fuzz` runs each for
 // FUZZTIME; plain `go test` runs their seeds and the inputs kept under
 // testdata/fuzz/ as regression cases. Each checks, beyond "no panic":
 // an error has text (and each listed problem too); an accepted input
 // validates again after a round trip through its own encoding.
-
-// checkErrorText fails when err's text, or one of the problems it lists, is
-// empty.
-func checkErrorText(t *testing.T, err error) {
-	t.Helper()
-	if strings.TrimSpace(err.Error()) == "" {
-		t.Fatalf("error %T with empty text", err)
-	}
-	var ps []string
-	var ce *ConfigError
-	var oe *OptionsError
-	var ve *ValidationError
-	switch {
-	case errors.As(err, &ce):
-		ps = ce.Problems
-	case errors.As(err, &oe):
-		ps = oe.Problems
-	case errors.As(err, &ve):
-		ps = ve.Problems
-	default:
-		return
-	}
-	if len(ps) == 0 {
-		t.Fatalf("%T lists no problem: %v", err, err)
-	}
-	for _, p := range ps {
-		if strings.TrimSpace(p) == "" {
-			t.Fatalf("%T lists an empty problem: %q", err, ps)
-		}
-	}
-}
 
 // readsDevices reports whether an ops input names a path under /dev, /proc
 // or /sys: a profile path there could block the fuzzer (/dev/zero never
@@ -86,7 +57,7 @@ func FuzzParseOps(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	// The profile every test uses, inline, so that profile checks run.
-	if data, err := os.ReadFile("testdata/profile-tiny.yaml"); err == nil {
+	if data, err := os.ReadFile(tinyProfileFile); err == nil {
 		var b strings.Builder
 		b.WriteString("models:\n  tiny: {path: tiny.gguf}\nprofiles:\n  tiny:\n    model: tiny\n    inline:\n")
 		for _, line := range strings.Split(strings.TrimRight(string(data), "\n"), "\n") {
@@ -104,7 +75,7 @@ func FuzzParseOps(f *testing.F) {
 			if ops != nil {
 				t.Fatal("ParseOps returned an error and a configuration")
 			}
-			checkErrorText(t, err)
+			problemstest.CheckText(t, err)
 			return
 		}
 		// Accepted: it validates again, as it is and after a round trip
@@ -132,58 +103,6 @@ func FuzzParseOps(f *testing.F) {
 	})
 }
 
-func FuzzParseProfile(f *testing.F) {
-	good, err := os.ReadFile("testdata/profile-tiny.yaml")
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(good)
-	f.Add([]byte(strings.Replace(string(good), "version: 1", "version: 7", 1)))
-	f.Add([]byte(string(good) + "---\nversion: 1\n"))
-	f.Add([]byte("version: 1\nkind: asmr-steering-profile\n"))
-	f.Add([]byte(""))
-	f.Add([]byte("version: 1\nkind: asmr-steering-profile\nmodel: {layers: 1, heads: 1, headDim: 2}\nattributes:\n  AC: {}\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		if len(data) > 1<<18 {
-			return
-		}
-		p, err := ParseProfile(data)
-		if err != nil {
-			if p != nil {
-				t.Fatal("ParseProfile returned an error and a profile")
-			}
-			checkErrorText(t, err)
-			return
-		}
-		if err := p.Validate(); err != nil {
-			t.Fatalf("accepted profile does not validate: %v", err)
-		}
-		_ = p.Summary()
-		out, err := p.Marshal()
-		if err != nil {
-			t.Fatalf("marshal an accepted profile: %v", err)
-		}
-		q, err := ParseProfile(out)
-		if err != nil {
-			t.Fatalf("accepted profile refused after a round trip: %v\n%s", err, out)
-		}
-		out2, err := q.Marshal()
-		if err != nil || !bytes.Equal(out, out2) {
-			t.Fatalf("round trip is not stable (%v):\n%s\n---\n%s", err, out, out2)
-		}
-		if err := p.CheckModel(p.Model); err != nil {
-			t.Fatalf("profile does not fit its own model: %v", err)
-		}
-		for name := range p.Attributes {
-			for _, kind := range []DirectionKind{DirectionProbe, DirectionMassMean} {
-				if _, err := p.Shifts(name, kind, 1, 0); err != nil {
-					checkErrorText(t, err)
-				}
-			}
-		}
-	})
-}
-
 func FuzzOptionsFromMap(f *testing.F) {
 	for _, s := range []string{
 		`{}`,
@@ -200,7 +119,7 @@ func FuzzOptionsFromMap(f *testing.F) {
 		f.Add([]byte(s), true)
 	}
 	dir := f.TempDir()
-	profile, err := os.ReadFile("testdata/profile-tiny.yaml")
+	profile, err := os.ReadFile(tinyProfileFile)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -222,7 +141,7 @@ func FuzzOptionsFromMap(f *testing.F) {
 		}
 		o, err := OptionsFromMap(m, "class moduleConfig")
 		if err != nil {
-			checkErrorText(t, err)
+			problemstest.CheckText(t, err)
 		} else {
 			// Accepted: it resolves, and reads the same after a round
 			// trip through JSON.
@@ -248,7 +167,7 @@ func FuzzOptionsFromMap(f *testing.F) {
 		// Against an ops file: what it accepts resolves there.
 		co, err := ops.OptionsFromMap(m, "class moduleConfig")
 		if err != nil {
-			checkErrorText(t, err)
+			problemstest.CheckText(t, err)
 			return
 		}
 		if _, err := ops.Resolve("class moduleConfig", co); err != nil {

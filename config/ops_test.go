@@ -7,7 +7,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/asmr-search/generative-asmr/internal/problems"
+	"github.com/asmr-search/generative-asmr/profile"
 )
+
+// tinyProfileFile is the steering profile of the tests (3 layers x 4 heads
+// x d_h 32, attributes AC and CL): package profile's fixture.
+const tinyProfileFile = "../profile/testdata/profile-tiny.yaml"
 
 // env returns a lookup function over m, so that tests do not depend on the
 // process environment.
@@ -38,13 +45,13 @@ func copyFile(t *testing.T, from, to string) {
 	writeFile(t, to, string(data))
 }
 
-// wantProblems checks that err is a *ConfigError whose problems contain
+// wantProblems checks that err is a *problems.Error whose problems contain
 // each of the fragments (one problem may match several).
 func wantProblems(t *testing.T, err error, fragments ...string) {
 	t.Helper()
-	var ce *ConfigError
+	var ce *problems.Error
 	if !errors.As(err, &ce) {
-		t.Fatalf("want a *ConfigError, got %T: %v", err, err)
+		t.Fatalf("want a *problems.Error, got %T: %v", err, err)
 	}
 	all := strings.Join(ce.Problems, "\n")
 	for _, f := range fragments {
@@ -81,7 +88,7 @@ func TestExamplesParse(t *testing.T) {
 	// (model files are only opened by the module).
 	dir := t.TempDir()
 	copyFile(t, "../examples/asmr.yaml", filepath.Join(dir, "asmr.yaml"))
-	copyFile(t, "testdata/profile-tiny.yaml", filepath.Join(dir, "profiles", "reader.yaml"))
+	copyFile(t, tinyProfileFile, filepath.Join(dir, "profiles", "reader.yaml"))
 	ops, err := LoadOps(filepath.Join(dir, "asmr.yaml"))
 	if err != nil {
 		t.Fatalf("examples/asmr.yaml: %v", err)
@@ -169,7 +176,7 @@ defaults:
 
 func TestValidationNamesFieldsAndFixes(t *testing.T) {
 	dir := t.TempDir()
-	copyFile(t, "testdata/profile-tiny.yaml", filepath.Join(dir, "p.yaml"))
+	copyFile(t, tinyProfileFile, filepath.Join(dir, "p.yaml"))
 	_, err := ParseOps([]byte(`
 models:
   a: {path: a.gguf, ollama: "llama3.2:1b", kvCacheType: f8, gpuLayers: -2}
@@ -227,7 +234,7 @@ func TestSeveralModelsNeedADefault(t *testing.T) {
 }
 
 func TestInlineProfile(t *testing.T) {
-	data, err := os.ReadFile("testdata/profile-tiny.yaml")
+	data, err := os.ReadFile(tinyProfileFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +248,7 @@ func TestInlineProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := ops.Profiles["tiny"].Profile
-	if p == nil || p.Model.Heads != 4 || p.Attributes[AttributeAC] == nil {
+	if p == nil || p.Model.Heads != 4 || p.Attributes[profile.AttributeAC] == nil {
 		t.Fatalf("inline profile: %+v", p)
 	}
 	// A broken inline profile is reported under its key path.
@@ -253,7 +260,7 @@ func TestInlineProfile(t *testing.T) {
 func TestEnvOverrides(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeFile(t, filepath.Join(dir, "ops.yaml"), "models:\n  m: {path: m.gguf, threads: 4}\n")
-	copyFile(t, "testdata/profile-tiny.yaml", filepath.Join(dir, "p.yaml"))
+	copyFile(t, tinyProfileFile, filepath.Join(dir, "p.yaml"))
 	ops, err := LoadOpsWithEnv(env(map[string]string{
 		EnvConfig:         cfg,
 		EnvModelPath:      filepath.Join(dir, "other.gguf"),
@@ -310,13 +317,13 @@ func TestEnvOverrides(t *testing.T) {
 
 func TestResolveChecksProfileAttributes(t *testing.T) {
 	dir := t.TempDir()
-	copyFile(t, "testdata/profile-tiny.yaml", filepath.Join(dir, "p.yaml"))
+	copyFile(t, tinyProfileFile, filepath.Join(dir, "p.yaml"))
 	ops, err := ParseOps([]byte("models:\n  m: {path: m.gguf}\nprofiles:\n  p: {path: p.yaml}\n"), filepath.Join(dir, "ops.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	prof := ops.Profiles["p"].Profile
-	delete(prof.Attributes, AttributeCL)
+	delete(prof.Attributes, profile.AttributeCL)
 	_, err = ops.Resolve("class moduleConfig", Options{Profile: "p"})
 	if err == nil || !strings.Contains(err.Error(), `alphaCL: 20, but profile "p" has no CL attribute; set alphaCL: 0`) {
 		t.Errorf("missing attribute: %v", err)
@@ -341,7 +348,7 @@ func TestResolveChecksProfileAttributes(t *testing.T) {
 // of them in one error, each with its key path and line (issue 12, item 8).
 func TestOpsFileReportsEveryKindOfProblemAtOnce(t *testing.T) {
 	dir := t.TempDir()
-	copyFile(t, "testdata/profile-tiny.yaml", filepath.Join(dir, "p.yaml"))
+	copyFile(t, tinyProfileFile, filepath.Join(dir, "p.yaml"))
 	_, err := ParseOps([]byte(`models:
   m:
     path: m.gguf
@@ -364,7 +371,7 @@ languages: [de, elvish]
 		`defaults.direction (line 11): unknown direction kind "sideways"`,
 		`languages[1] (line 12): unknown language "elvish"`,
 	)
-	var ce *ConfigError
+	var ce *problems.Error
 	if errors.As(err, &ce) && len(ce.Problems) != 7 {
 		t.Errorf("want 7 problems, got %d:\n%s", len(ce.Problems), strings.Join(ce.Problems, "\n"))
 	}
@@ -388,7 +395,7 @@ defaults:
 		`defaults.topK (line 6): want a whole number, got "many"`,
 		`defaults.direction (line 7): unknown direction kind "up"`,
 	)
-	var ce *ConfigError
+	var ce *problems.Error
 	if errors.As(err, &ce) && len(ce.Problems) != 5 {
 		t.Errorf("want 5 problems, got %d:\n%s", len(ce.Problems), strings.Join(ce.Problems, "\n"))
 	}
@@ -411,7 +418,7 @@ func TestEnvReportsEveryBadVariable(t *testing.T) {
 		`models.m.contextSize (from ASMR_CONTEXT_SIZE): 10; give 0 (4096) or at least 64 tokens`,
 		`languages[1] (from ASMR_LANGUAGES): unknown language "xx"`,
 	)
-	var ce *ConfigError
+	var ce *problems.Error
 	if errors.As(err, &ce) && len(ce.Problems) != 3 {
 		t.Errorf("want 3 problems, got %d:\n%s", len(ce.Problems), strings.Join(ce.Problems, "\n"))
 	}
@@ -452,7 +459,7 @@ func TestOpsOptionsFromMapReportsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = ops.OptionsFromMap(map[string]any{"topK": "many", "model": "nope", "profile": "q", "maxTokens": 0.0}, "class moduleConfig")
-	var oe *OptionsError
+	var oe *problems.Error
 	if !errors.As(err, &oe) || len(oe.Problems) != 4 {
 		t.Fatalf("want 4 problems, got %v", err)
 	}
@@ -485,16 +492,16 @@ func TestSeedInOpsDefaults(t *testing.T) {
 // the file is accepted and every request fails.
 func TestDefaultsMustResolve(t *testing.T) {
 	dir := t.TempDir()
-	data, err := os.ReadFile("testdata/profile-tiny.yaml")
+	data, err := os.ReadFile(tinyProfileFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Keep only the AC attribute.
-	prof, err := ParseProfile(data)
+	prof, err := profile.Parse(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	delete(prof.Attributes, AttributeCL)
+	delete(prof.Attributes, profile.AttributeCL)
 	if err := prof.Save(filepath.Join(dir, "ac.yaml")); err != nil {
 		t.Fatal(err)
 	}
@@ -512,7 +519,7 @@ func TestDefaultsMustResolve(t *testing.T) {
 func TestRefusedAliasIsDroppedEverywhere(t *testing.T) {
 	_, err := ParseOps([]byte("x: &x {a: 1}\nlanguages: [*x, *x, xx]\n"), "")
 	wantProblems(t, err, "x (line 1): unknown key", "languages[0] (line 1): want a string, got a mapping", `languages[2] (line 2): unknown language "xx"`)
-	var ce *ConfigError
+	var ce *problems.Error
 	if errors.As(err, &ce) && len(ce.Problems) != 3 {
 		t.Errorf("want 3 problems, got %q", ce.Problems)
 	}

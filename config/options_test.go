@@ -8,6 +8,9 @@ import (
 	"testing"
 
 	"github.com/pemistahl/lingua-go"
+
+	"github.com/asmr-search/generative-asmr/internal/problems"
+	"github.com/asmr-search/generative-asmr/profile"
 )
 
 func TestMergeOrder(t *testing.T) {
@@ -35,7 +38,7 @@ func TestResolveDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.AlphaAC != DefaultAlpha || r.AlphaCL != DefaultAlpha || r.TopK != DefaultTopK || r.Direction != DirectionProbe ||
+	if r.AlphaAC != DefaultAlpha || r.AlphaCL != DefaultAlpha || r.TopK != DefaultTopK || r.Direction != profile.DirectionProbe ||
 		r.TokenScope != TokenScopeGeneration || r.MaxTokens != DefaultMaxTokens || r.Temperature != 0 ||
 		r.PromptTemplate != DefaultPromptTemplate || r.AnswerLanguage != nil || r.Profile != "" || r.Steered() {
 		t.Errorf("defaults: %+v", r)
@@ -44,7 +47,7 @@ func TestResolveDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.AnswerLanguage == nil || *r.AnswerLanguage != lingua.German || r.Direction != DirectionMassMean || r.TokenScope != TokenScopeAll || !r.Steered() {
+	if r.AnswerLanguage == nil || *r.AnswerLanguage != lingua.German || r.Direction != profile.DirectionMassMean || r.TokenScope != TokenScopeAll || !r.Steered() {
 		t.Errorf("resolved: %+v", r)
 	}
 }
@@ -54,9 +57,9 @@ func TestResolveReportsEveryProblem(t *testing.T) {
 	hot := 9.0
 	_, err := Options{AlphaCL: &nan, TopK: &neg, MaxTokens: &big, Temperature: &hot, Direction: "sideways",
 		TokenScope: "prompt", PromptTemplate: "{{passages}} only", AnswerLanguage: "elvish"}.Resolve("query asmr options")
-	var oe *OptionsError
-	if !errors.As(err, &oe) || oe.Where != "query asmr options" {
-		t.Fatalf("want *OptionsError, got %v", err)
+	var oe *problems.Error
+	if !errors.As(err, &oe) || oe.Subject != "invalid query asmr options" {
+		t.Fatalf("want *problems.Error, got %v", err)
 	}
 	msg := err.Error()
 	for _, want := range []string{
@@ -171,9 +174,9 @@ func TestCheckPromptTemplate(t *testing.T) {
 // types and values out of range together (issue 12, item 8).
 func TestOptionsFromMapReportsEveryBadField(t *testing.T) {
 	_, err := OptionsFromMap(map[string]any{"topK": "many", "direction": "sideways", "maxTokens": 0.0, "alphaAC": 1.0}, "class moduleConfig")
-	var oe *OptionsError
+	var oe *problems.Error
 	if !errors.As(err, &oe) {
-		t.Fatalf("want *OptionsError, got %v", err)
+		t.Fatalf("want *problems.Error, got %v", err)
 	}
 	if len(oe.Problems) != 3 {
 		t.Errorf("want 3 problems, got %d: %v", len(oe.Problems), err)

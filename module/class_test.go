@@ -16,6 +16,8 @@ import (
 	wconfig "github.com/weaviate/weaviate/usecases/config"
 
 	"github.com/asmr-search/generative-asmr/config"
+	"github.com/asmr-search/generative-asmr/internal/problems"
+	"github.com/asmr-search/generative-asmr/profile"
 )
 
 // twoModels configures the tiny model and one of another shape, with the
@@ -126,7 +128,7 @@ profiles:
 	}
 	logger, _ := logtest.NewNullLogger()
 	err = New().initWith(ops, logger)
-	var ce *config.ConfigError
+	var ce *problems.Error
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "profiles.tiny (model other): steering profile does not fit the model") {
 		t.Errorf("start-up with a mismatched profile: %v", err)
 	}
@@ -183,11 +185,11 @@ func TestInitFromEnv(t *testing.T) {
 // F16), at class creation and per request.
 func TestFingerprintMismatch(t *testing.T) {
 	dir := testModels(t)
-	id, err := config.ModelFingerprint(filepath.Join(dir, "tiny.gguf"))
+	id, err := profile.ModelFingerprint(filepath.Join(dir, "tiny.gguf"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := config.LoadProfile(profilePath(t))
+	p, err := profile.Load(profilePath(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,10 +210,10 @@ defaults: {model: tiny, profile: fp, maxTokens: 2, topK: 2}
 		t.Errorf("matching fingerprint refused: %v", err)
 	}
 	err = m.ValidateClass(context.Background(), &models.Class{Class: "Doc"}, classConfig{settings: map[string]any{"model": "tiny16"}})
-	if !errors.Is(err, config.ErrFingerprintMismatch) {
+	if !errors.Is(err, profile.ErrFingerprintMismatch) {
 		t.Errorf("F16 twin accepted or wrong error: %v", err)
 	}
-	if _, err := single(t, m, "hi", nil, classConfig{settings: map[string]any{"model": "tiny16"}}); !errors.Is(err, config.ErrFingerprintMismatch) {
+	if _, err := single(t, m, "hi", nil, classConfig{settings: map[string]any{"model": "tiny16"}}); !errors.Is(err, profile.ErrFingerprintMismatch) {
 		t.Errorf("request on the F16 twin: %v", err)
 	}
 	if _, err := single(t, m, "hi", nil, classConfig{}); err != nil {

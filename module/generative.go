@@ -19,6 +19,7 @@ import (
 
 	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/module/propertyorder"
+	"github.com/asmr-search/generative-asmr/profile"
 	"github.com/asmr-search/generative-asmr/steering"
 )
 
@@ -78,7 +79,7 @@ func newGenerativeClient(ops *config.Ops, logger logrus.FieldLogger) (*generativ
 		}
 	}
 	if len(problems) > 0 {
-		return nil, &config.ConfigError{Source: ops.Source, Problems: problems}
+		return nil, config.OpsError(ops.Source, problems)
 	}
 	if len(g.models) == 0 {
 		logger.Warnf("generative-asmr: no models configured (%s); generate requests will fail until %s names a file with models, or %s is set",
@@ -108,7 +109,7 @@ func (g *generativeClient) Close() {
 type request struct {
 	opts    config.Resolved
 	entry   *modelEntry
-	profile *config.Profile
+	profile *profile.Profile
 }
 
 // classOptions reads the class's moduleConfig {"generative-asmr": {...}}.
@@ -155,7 +156,7 @@ func (g *generativeClient) resolve(cfg moduletools.ClassConfig, requestParams an
 
 // checkProfile tells whether the profile may steer the model: same shape
 // and, when both record one, the same GGUF fingerprint.
-func (g *generativeClient) checkProfile(name string, p *config.Profile, e *modelEntry) error {
+func (g *generativeClient) checkProfile(name string, p *profile.Profile, e *modelEntry) error {
 	id, err := e.Identity()
 	if err != nil {
 		return err
@@ -339,7 +340,7 @@ func (g *generativeClient) run(parent context.Context, req *request, j job, debu
 		if err := iv.Validate(m.Shape()); err != nil {
 			return nil, wrap(fmt.Errorf("profile %q on model %q: %w", opts.Profile, req.entry.name, err))
 		}
-		scope, err := steering.ParseScope(opts.TokenScope)
+		scope, err := steering.ParseScope(string(opts.TokenScope))
 		if err != nil {
 			return nil, wrap(err)
 		}
@@ -369,7 +370,7 @@ func (g *generativeClient) run(parent context.Context, req *request, j job, debu
 		metaAlphaCL:            opts.AlphaCL,
 		metaTopK:               opts.TopK,
 		metaDirection:          string(opts.Direction),
-		metaTokenScope:         opts.TokenScope,
+		metaTokenScope:         string(opts.TokenScope),
 		metaLanguageDetected:   det.OK,
 		metaLanguage:           "",
 		metaLanguageName:       "",

@@ -20,7 +20,7 @@ import (
 	"github.com/asmr-search/generative-asmr/steering/testmodel"
 )
 
-// tinySpec is the shape of config/testdata/profile-tiny.yaml.
+// tinySpec is the shape of profile/testdata/profile-tiny.yaml.
 func tinySpec() testmodel.Spec {
 	return testmodel.Spec{Layers: 3, Heads: 4, KVHeads: 2, HeadDim: 32, FFN: 192, Type: testmodel.F32, Seed: 7}
 }
@@ -79,7 +79,7 @@ func TestMain(m *testing.M) {
 
 func profilePath(t *testing.T) string {
 	t.Helper()
-	p, err := filepath.Abs("../config/testdata/profile-tiny.yaml")
+	p, err := filepath.Abs("../profile/testdata/profile-tiny.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

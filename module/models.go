@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/asmr-search/generative-asmr/config"
+	"github.com/asmr-search/generative-asmr/profile"
 	"github.com/asmr-search/generative-asmr/steering"
 	"github.com/asmr-search/generative-asmr/steering/ollamastore"
 )
@@ -48,7 +48,7 @@ type modelEntry struct {
 
 	mu       sync.Mutex
 	model    *steering.Model
-	identity *config.ModelIdentity
+	identity *profile.ModelIdentity
 	err      error
 	failedAt time.Time
 	loading  chan struct{} // non-nil while a load runs; closed when it ends
@@ -77,7 +77,7 @@ func (e *modelEntry) steeringOptions() steering.Options {
 		GPULayers:    c.GPULayers,
 		Slots:        c.EffectiveSlots(),
 		Mmap:         c.Mmap,
-		KVCacheType:  strings.ToLower(c.KVCacheType),
+		KVCacheType:  string(c.KVCacheType),
 		ChatTemplate: c.ChatTemplate,
 	}
 	switch c.FlashAttention {
@@ -124,7 +124,7 @@ func (e *modelEntry) ggufPath() (string, error) {
 // header (milliseconds, even for large files). It is what profiles are
 // checked against; a success is cached, a failure is not, so that a file
 // that appears later is seen.
-func (e *modelEntry) Identity() (config.ModelIdentity, error) {
+func (e *modelEntry) Identity() (profile.ModelIdentity, error) {
 	e.mu.Lock()
 	if e.identity != nil {
 		id := *e.identity
@@ -134,11 +134,11 @@ func (e *modelEntry) Identity() (config.ModelIdentity, error) {
 	e.mu.Unlock()
 	path, err := e.ggufPath()
 	if err != nil {
-		return config.ModelIdentity{}, err
+		return profile.ModelIdentity{}, err
 	}
-	id, err := config.ModelFingerprint(path)
+	id, err := profile.ModelFingerprint(path)
 	if err != nil {
-		return config.ModelIdentity{}, fmt.Errorf("%w: model %q: %v (%s)", ErrModelUnavailable, e.name, err, e.where())
+		return profile.ModelIdentity{}, fmt.Errorf("%w: model %q: %v (%s)", ErrModelUnavailable, e.name, err, e.where())
 	}
 	e.mu.Lock()
 	e.identity = &id

@@ -129,7 +129,7 @@ func extractHalf(field *ast.ObjectField) (config.Options, error) {
 		m[name] = v
 	}
 	if len(problems) > 0 {
-		return config.Options{}, &config.OptionsError{Where: where, Problems: problems}
+		return config.Options{}, config.OptionsError(where, problems)
 	}
 	return config.OptionsFromMap(m, where)
 }

@@ -4,15 +4,15 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/asmr-search/generative-asmr/config"
+	"github.com/asmr-search/generative-asmr/profile"
 	"github.com/asmr-search/generative-asmr/steering"
 )
 
 // Desired names each attribute's desired class, the one its directions
 // point to.
 var Desired = map[string]string{
-	config.AttributeAC: "the passage contains the answer",
-	config.AttributeCL: "both sentences are in the same language",
+	profile.AttributeAC: "the passage contains the answer",
+	profile.AttributeCL: "both sentences are in the same language",
 }
 
 // ProbeOptions controls one attribute's probing.
@@ -31,7 +31,7 @@ type ProbeOptions struct {
 // Probe captures every head's last-token activation for each sample of ds,
 // trains one probe per head, and returns the profile attribute with the
 // whole accuracy map and the TopK heads, plus every head's result.
-func Probe(ctx context.Context, m *steering.Model, ds Dataset, o ProbeOptions) (*config.Attribute, []HeadResult, error) {
+func Probe(ctx context.Context, m *steering.Model, ds Dataset, o ProbeOptions) (*profile.Attribute, []HeadResult, error) {
 	if len(ds.Samples) == 0 {
 		return nil, nil, fmt.Errorf("probe %s: the dataset is empty", ds.Attribute)
 	}
@@ -90,9 +90,9 @@ func Probe(ctx context.Context, m *steering.Model, ds Dataset, o ProbeOptions) (
 		return nil, nil, fmt.Errorf("probe %s: %w", ds.Attribute, err)
 	}
 	tod, _ := o.Train.withDefaults()
-	attr := &config.Attribute{
+	attr := &profile.Attribute{
 		Desired: Desired[ds.Attribute],
-		Data: config.DataInfo{
+		Data: profile.DataInfo{
 			Description: ds.Description, Samples: n, Positive: pos, Negative: n - pos,
 			Split: fmt.Sprintf("%g:1 train:validation, stratified", (1-tod.ValFraction)/tod.ValFraction), Seed: tod.Seed,
 		},
@@ -107,10 +107,10 @@ func Probe(ctx context.Context, m *steering.Model, ds Dataset, o ProbeOptions) (
 		}
 	}
 	for _, r := range Select(usable, o.TopK) {
-		attr.Heads = append(attr.Heads, config.HeadEntry{
+		attr.Heads = append(attr.Heads, profile.HeadEntry{
 			Layer: r.Layer, Head: r.Head, Accuracy: r.ValAccuracy,
-			Probe:    config.Direction{Sigma: r.ProbeSigma, Vector: r.Probe},
-			MassMean: config.Direction{Sigma: r.MassMeanSigma, Vector: r.MassMean},
+			Probe:    profile.Direction{Sigma: r.ProbeSigma, Vector: r.Probe},
+			MassMean: profile.Direction{Sigma: r.MassMeanSigma, Vector: r.MassMean},
 		})
 	}
 	return attr, results, nil

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/asmr-search/generative-asmr/config"
+	"github.com/asmr-search/generative-asmr/profile"
 	"github.com/asmr-search/generative-asmr/steering"
 	"github.com/asmr-search/generative-asmr/steering/testmodel"
 )
@@ -62,7 +62,7 @@ func markerText(r *rand.Rand, marker byte) string {
 
 func markerDataset(n int, seed uint64) Dataset {
 	r := rand.New(rand.NewPCG(seed, 3))
-	ds := Dataset{Attribute: config.AttributeAC, Description: "planted markers: '#' (1) vs '%' (0)"}
+	ds := Dataset{Attribute: profile.AttributeAC, Description: "planted markers: '#' (1) vs '%' (0)"}
 	for i := range n {
 		label := i % 2
 		marker := byte('%')
@@ -103,17 +103,17 @@ func TestProbeFindsPlantedHeadAndSteeringMovesOutput(t *testing.T) {
 	}
 
 	// Write and reload the profile, then steer with it.
-	id, err := config.ModelFingerprint(path)
+	id, err := profile.ModelFingerprint(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := config.NewProfile(id, "probes test")
-	p.Attributes[config.AttributeAC] = attr
+	p := profile.New(id, "probes test")
+	p.Attributes[profile.AttributeAC] = attr
 	saved := filepath.Join(t.TempDir(), "profile.yaml")
 	if err := p.Save(saved); err != nil {
 		t.Fatal(err)
 	}
-	p, err = config.LoadProfile(saved)
+	p, err = profile.Load(saved)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestProbeFindsPlantedHeadAndSteeringMovesOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	prompts := []string{"the river runs under a tree %", "market day %", "rain falls on the blue house"}
-	for _, kind := range []config.DirectionKind{config.DirectionProbe, config.DirectionMassMean} {
+	for _, kind := range []profile.DirectionKind{profile.DirectionProbe, profile.DirectionMassMean} {
 		iv, err := steering.ProfileIntervention(p, kind, 8, 0, 1)
 		if err != nil {
 			t.Fatal(err)

@@ -1,4 +1,4 @@
-package config
+package profile
 
 import (
 	"bytes"
@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/asmr-search/generative-asmr/internal/problems"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/profile-tiny.yaml from tinyProfile")
@@ -89,7 +91,7 @@ func tinyAttribute(r *rand.Rand, m ModelIdentity, desired, desc string, nHeads i
 func tinyProfile() *Profile {
 	r := rand.New(rand.NewPCG(1, 2))
 	m := tinyModel()
-	p := NewProfile(m, "asmr probe (test fixture)")
+	p := New(m, "asmr probe (test fixture)")
 	p.Attributes[AttributeAC] = tinyAttribute(r, m, "answer present",
 		"synthetic (question, passage) pairs; passage contains the answer = desired", 5)
 	p.Attributes[AttributeCL] = tinyAttribute(r, m, "same language",
@@ -128,7 +130,7 @@ func TestTinyFixtureUpToDate(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("%s is out of date: run go test ./config -run TestTinyFixture -update", tinyFixture)
 	}
-	loaded, err := LoadProfile(tinyFixture)
+	loaded, err := Load(tinyFixture)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +149,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := ParseProfile(data)
+	q, err := Parse(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +203,7 @@ func TestVectorBase64Exact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := ParseProfile(data)
+	q, err := Parse(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,9 +293,9 @@ func TestValidateErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			var ve *ValidationError
+			var ve *problems.Error
 			if !errors.As(err, &ve) {
-				t.Fatalf("error %T is not a *ValidationError", err)
+				t.Fatalf("error %T is not a *problems.Error", err)
 			}
 			for _, w := range c.want {
 				if !strings.Contains(err.Error(), w) {
@@ -314,7 +316,7 @@ func TestValidateReportsAll(t *testing.T) {
 	p.Attributes[AttributeAC].Heads[0].Probe.Sigma = -1
 	p.Attributes[AttributeCL].Heads[1].MassMean.Vector[0] += 1
 	err := p.Validate()
-	var ve *ValidationError
+	var ve *problems.Error
 	if !errors.As(err, &ve) || len(ve.Problems) != 3 {
 		t.Fatalf("want 3 problems, got %v", err)
 	}
@@ -350,7 +352,7 @@ func TestParseUnknownKeys(t *testing.T) {
 				t.Fatalf("fixture text has no %q", c.old)
 			}
 			bad := strings.Replace(text, c.old, c.new, 1)
-			_, err := ParseProfile([]byte(bad))
+			_, err := Parse([]byte(bad))
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -383,7 +385,7 @@ func TestParseErrors(t *testing.T) {
 		"old version":           {strings.Replace(string(good), "version: 1", "version: -3", 1), "regenerate the profile with `asmr probe`"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := ParseProfile([]byte(c.in))
+			_, err := Parse([]byte(c.in))
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error %v, want one containing %q", err, c.want)
 			}
@@ -394,14 +396,14 @@ func TestParseErrors(t *testing.T) {
 func TestLoadSave(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "p.yaml")
-	if _, err := LoadProfile(path); err == nil || !strings.Contains(err.Error(), `load profile "`+path+`"`) {
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), `load profile "`+path+`"`) {
 		t.Fatalf("missing file: %v", err)
 	}
 	p := tinyProfile()
 	if err := p.Save(path); err != nil {
 		t.Fatal(err)
 	}
-	q, err := LoadProfile(path)
+	q, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,7 +416,7 @@ func TestLoadSave(t *testing.T) {
 	if err := bad.Save(path); err == nil || !strings.Contains(err.Error(), `save profile "`+path+`"`) {
 		t.Fatalf("saving an invalid profile: %v", err)
 	}
-	if _, err := LoadProfile(path); err != nil {
+	if _, err := Load(path); err != nil {
 		t.Fatalf("old file damaged: %v", err)
 	}
 	entries, _ := os.ReadDir(dir)
@@ -425,7 +427,7 @@ func TestLoadSave(t *testing.T) {
 	if err := os.WriteFile(path, []byte("version: 1\nbogus: 1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadProfile(path); err == nil || !strings.Contains(err.Error(), `load profile "`+path+`"`) || !strings.Contains(err.Error(), "bogus") {
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), `load profile "`+path+`"`) || !strings.Contains(err.Error(), "bogus") {
 		t.Fatalf("bad file: %v", err)
 	}
 	// Save into a missing folder fails cleanly.

@@ -1,0 +1,66 @@
+package profile
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+)
+
+// HeadShift is what steering adds to one head's output (before W_o).
+type HeadShift struct {
+	Layer, Head int
+	Vector      []float32
+}
+
+// Shifts returns what steering adds for attribute attr: for the best
+// min(topK, len) selected heads (topK <= 0: all of them), best first,
+// alpha * sigma * unit(direction of the given kind). The direction is
+// renormalized here so that the shift's norm is exactly |alpha|*sigma even
+// though the stored vector is unit only to float32 precision.
+func (p *Profile) Shifts(attr string, kind DirectionKind, alpha float64, topK int) ([]HeadShift, error) {
+	if p == nil {
+		return nil, errors.New("no steering profile")
+	}
+	a, ok := p.Attributes[attr]
+	if !ok || a == nil {
+		have := slices.Sorted(maps.Keys(p.Attributes))
+		return nil, fmt.Errorf("steering profile has no attribute %q (it has: %s)", attr, strings.Join(have, ", "))
+	}
+	if kind != DirectionProbe && kind != DirectionMassMean {
+		return nil, fmt.Errorf("unknown direction kind %q: want %q or %q", kind, DirectionProbe, DirectionMassMean)
+	}
+	if math.IsNaN(alpha) || math.IsInf(alpha, 0) {
+		return nil, fmt.Errorf("alpha %v is not finite", alpha)
+	}
+	heads := slices.Clone(a.Heads)
+	// Validate requires best-first order; a stable sort keeps that order and
+	// makes a profile built in code without Validate behave the same.
+	slices.SortStableFunc(heads, func(x, y HeadEntry) int { return cmp.Compare(y.Accuracy, x.Accuracy) })
+	n := len(heads)
+	if topK > 0 && topK < n {
+		n = topK
+	}
+	out := make([]HeadShift, 0, n)
+	for _, h := range heads[:n] {
+		d, _ := h.DirectionOf(kind)
+		var ss float64
+		for _, x := range d.Vector {
+			ss += float64(x) * float64(x)
+		}
+		norm := math.Sqrt(ss)
+		if len(d.Vector) == 0 || norm == 0 || math.IsNaN(norm) || math.IsInf(norm, 0) {
+			return nil, fmt.Errorf("attribute %s, layer %d head %d: %s direction is empty or not finite", attr, h.Layer, h.Head, kind)
+		}
+		scale := alpha * d.Sigma / norm
+		v := make([]float32, len(d.Vector))
+		for i, x := range d.Vector {
+			v[i] = float32(scale * float64(x))
+		}
+		out = append(out, HeadShift{Layer: h.Layer, Head: h.Head, Vector: v})
+	}
+	return out, nil
+}
