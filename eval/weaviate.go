@@ -1,18 +1,22 @@
 package eval
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/weaviate/weaviate-go-client/v5/weaviate"
+	"github.com/weaviate/weaviate/entities/models"
+
+	"github.com/asmr-search/generative-asmr/internal/weaviatehttp"
 )
 
 // Search operators of WeaviateReader.
@@ -24,7 +28,8 @@ const (
 )
 
 // WeaviateReader retrieves and answers through a Weaviate server with the
-// generative-asmr module, in one GraphQL query per request: the class's
+// generative-asmr module, in one GraphQL query per request (sent with the
+// official Go client's raw GraphQL, internal/weaviatehttp): the class's
 // search (bm25, nearText, nearVector or hybrid, top K) with
 // generate(groupedResult: {task: <question>, properties, asmr: {...}}), so
 // that retrieval, prompt building, language handling, steering and
@@ -57,6 +62,9 @@ type WeaviateReader struct {
 	// Client defaults to one with a 10-minute timeout (CPU generation is
 	// slow).
 	Client *http.Client
+
+	mu sync.Mutex
+	wc *weaviate.Client // made from URL and Client on first use
 }
 
 var classNameRE = regexp.MustCompile(`^[A-Z][_0-9A-Za-z]*$`)
@@ -203,29 +211,38 @@ func (w *WeaviateReader) Read(ctx context.Context, req Request) (Response, error
 	if err != nil {
 		return Response{}, err
 	}
-	body, _ := json.Marshal(map[string]any{"query": query})
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(w.URL, "/")+"/v1/graphql", bytes.NewReader(body))
+	c, err := w.client()
 	if err != nil {
 		return Response{}, err
 	}
-	hreq.Header.Set("Content-Type", "application/json")
-	c := w.Client
-	if c == nil {
-		c = &http.Client{Timeout: 10 * time.Minute}
-	}
-	resp, err := c.Do(hreq)
+	resp, err := c.GraphQL().Raw().WithQuery(query).Do(ctx)
 	if err != nil {
-		return Response{}, err
+		err = weaviatehttp.Error(err)
+		var se *weaviatehttp.StatusError
+		if errors.As(err, &se) {
+			return Response{}, fmt.Errorf("weaviate: HTTP %d: %s", se.Code, clipText(se.Body, 500))
+		}
+		return Response{}, fmt.Errorf("weaviate: %w", err)
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return Response{}, err
+	return w.parse(resp, req)
+}
+
+// client is the official Weaviate client of w.URL, made on first use.
+func (w *WeaviateReader) client() (*weaviate.Client, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.wc == nil {
+		hc := w.Client
+		if hc == nil {
+			hc = &http.Client{Timeout: 10 * time.Minute}
+		}
+		c, err := weaviatehttp.New(w.URL, hc, 0)
+		if err != nil {
+			return nil, err
+		}
+		w.wc = c
 	}
-	if resp.StatusCode != http.StatusOK {
-		return Response{}, fmt.Errorf("weaviate: HTTP %d: %s", resp.StatusCode, clipText(string(data), 500))
-	}
-	return w.parse(data, req)
+	return w.wc, nil
 }
 
 type generateMeta struct {
@@ -241,26 +258,17 @@ type generateMeta struct {
 	PassagesCut      int    `json:"passagesCut"`
 }
 
-func (w *WeaviateReader) parse(data []byte, req Request) (Response, error) {
+func (w *WeaviateReader) parse(resp *models.GraphQLResponse, req Request) (Response, error) {
+	if len(resp.Errors) > 0 {
+		return Response{}, fmt.Errorf("weaviate: GraphQL: %w", weaviatehttp.GraphQLError(resp.Errors))
+	}
 	var gr struct {
-		Data struct {
-			Get map[string][]map[string]json.RawMessage `json:"Get"`
-		} `json:"data"`
-		Errors []struct {
-			Message string `json:"message"`
-		} `json:"errors"`
+		Get map[string][]map[string]json.RawMessage `json:"Get"`
 	}
-	if err := json.Unmarshal(data, &gr); err != nil {
-		return Response{}, fmt.Errorf("weaviate: unreadable GraphQL response: %v: %s", err, clipText(string(data), 300))
+	if err := weaviatehttp.Decode(resp.Data, &gr); err != nil {
+		return Response{}, fmt.Errorf("weaviate: unreadable GraphQL data: %w", err)
 	}
-	if len(gr.Errors) > 0 {
-		var ms []string
-		for _, e := range gr.Errors {
-			ms = append(ms, e.Message)
-		}
-		return Response{}, fmt.Errorf("weaviate: GraphQL: %s", strings.Join(ms, "; "))
-	}
-	objs := gr.Data.Get[w.Class]
+	objs := gr.Get[w.Class]
 	var out Response
 	if len(objs) == 0 {
 		// Weaviate generates only over results: nothing retrieved, nothing
