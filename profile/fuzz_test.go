@@ -15,7 +15,7 @@ import (
 // an error has text (and each listed problem too); an accepted profile
 // validates, fits its own model, yields its shifts, and reads the same
 // after a round trip through Marshal.
-func FuzzParse(f *testing.F) {
+func FuzzParseProfile(f *testing.F) {
 	good, err := os.ReadFile("testdata/profile-tiny.yaml")
 	if err != nil {
 		f.Fatal(err)
