@@ -13,14 +13,7 @@ import (
 func TestRoundTrip(t *testing.T) {
 	p := tinyProfile()
 	p.Model.Fingerprint = "sha256:" + strings.Repeat("ab", 32)
-	data, err := p.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, q := throughYAML(t, p)
 	if !reflect.DeepEqual(p, q) {
 		t.Fatalf("round trip differs:\n%+v\n%+v", p, q)
 	}
@@ -67,14 +60,7 @@ func TestVectorBase64Exact(t *testing.T) {
 	p := tinyProfile()
 	v := p.Attributes[AttributeAC].Heads[0].Probe.Vector
 	v[0] = math.Nextafter32(v[0], 2) // a value with no short decimal form
-	data, err := p.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, q := throughYAML(t, p)
 	if w := q.Attributes[AttributeAC].Heads[0].Probe.Vector; !slices.Equal(w, v) {
 		t.Fatal("vector changed through YAML")
 	}
@@ -83,4 +69,18 @@ func TestVectorBase64Exact(t *testing.T) {
 			t.Errorf("DecodeVector(%q): no error", bad)
 		}
 	}
+}
+
+// throughYAML returns p marshalled, and parsed again.
+func throughYAML(t *testing.T, p *Profile) ([]byte, *Profile) {
+	t.Helper()
+	data, err := p.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data, q
 }
