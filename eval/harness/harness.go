@@ -1,0 +1,244 @@
+// Package harness runs an evaluation end to end for `asmr eval run` and
+// `asmr eval sweep`: it loads a dataset, builds the reader (in-process
+// over given passages, or a Weaviate server that retrieves and
+// generates), answers into a resumable store (package eval) and writes
+// the paper's Tables 1 and 2 (RunTables) or its Figure 3 (RunSweep). It
+// loads models through cgo (package steering), which package eval does
+// not, so that eval's tests stay fast.
+package harness
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/asmr-search/generative-asmr/config"
+	"github.com/asmr-search/generative-asmr/eval"
+	"github.com/asmr-search/generative-asmr/steering"
+)
+
+// Config is what both runs take; its fields are the commands' flags.
+// Exactly one of Contexts (given passages, an in-process reader) and
+// Weaviate (a server that retrieves and generates) is set.
+type Config struct {
+	// Dataset is eval.XORTyDi or eval.MKQA; Data its file; Langs the
+	// languages (nil: the paper's); Limit the most items read per
+	// language (0: all); Sample the items scored per language, drawn with
+	// each seed (0: all).
+	Dataset, Data string
+	Langs         []string
+	Limit, Sample int
+
+	// Contexts is a JSONL of given passages ({id, passages}).
+	Contexts string
+	// ModelOptions load Model in-process (with Contexts).
+	ModelOptions steering.Options
+
+	// Weaviate is the server's base URL; the rest configure an
+	// eval.WeaviateReader.
+	Weaviate, Class, Search      string
+	K                            int
+	Properties, SearchProperties []string
+	HybridAlpha                  float64
+	QueryVectors                 string
+
+	// Model and Profile are files (in-process: a GGUF or an Ollama name,
+	// a profile YAML) or names of the server's ops file (Weaviate).
+	Model, Profile string
+	// Direction (probe or mass-mean) and Scope (generation or all) of
+	// steering.
+	Direction, Scope string
+	// Shots is a JSONL of 1-shot examples and Template a file with the
+	// zero-shot prompt template; "" takes the built-in ones.
+	Shots, Template string
+	// AnswerLanguage is "item" (tell the reader the item's language) or
+	// "auto" (the reader detects the question's).
+	AnswerLanguage string
+	Temperature    float64
+	// MaxTokens caps an answer; Parallel is the requests at once.
+	MaxTokens, Parallel int
+	// Out is the output folder.
+	Out string
+}
+
+// session is what both runs run with.
+type session struct {
+	items         []eval.Item
+	langs         []string
+	reader        eval.Reader
+	close         func()
+	contexts      map[string][]string
+	passageSource string
+	template      string
+	shots         map[string]eval.Shot
+	settings      [][2]string
+}
+
+func open(cfg Config, steered bool) (*session, error) {
+	switch {
+	case cfg.Dataset == "" || cfg.Data == "" || cfg.Out == "":
+		return nil, errors.New("-dataset, -data and -out are required")
+	case (cfg.Contexts == "") == (cfg.Weaviate == ""):
+		return nil, errors.New("give -contexts (given passages, in-process) or -weaviate (retrieval and generation by the server), not both")
+	case cfg.MaxTokens < 1:
+		return nil, fmt.Errorf("-max-tokens %d: must be at least 1", cfg.MaxTokens)
+	case cfg.AnswerLanguage != "item" && cfg.AnswerLanguage != "auto":
+		return nil, fmt.Errorf("-answer-language %q: want item or auto", cfg.AnswerLanguage)
+	}
+	if _, err := config.ParseDirectionKind(cfg.Direction); err != nil {
+		return nil, fmt.Errorf("-direction: %w", err)
+	}
+	if _, err := steering.ParseScope(cfg.Scope); err != nil {
+		return nil, fmt.Errorf("-scope: %w", err)
+	}
+	s := &session{close: func() {}}
+	var err error
+	s.items, s.langs, err = eval.LoadDataset(cfg.Dataset, cfg.Data, cfg.Langs, cfg.Limit)
+	if err != nil {
+		return nil, err
+	}
+	s.template = config.DefaultPromptTemplate
+	tmplNote := "the module's default"
+	if cfg.Template != "" {
+		b, err := os.ReadFile(cfg.Template)
+		if err != nil {
+			return nil, err
+		}
+		if err := config.CheckPromptTemplate(string(b)); err != nil {
+			return nil, fmt.Errorf("-template %s: %w", cfg.Template, err)
+		}
+		s.template, tmplNote = string(b), cfg.Template
+	}
+	s.shots = eval.DefaultShots()
+	shotNote := "built-in (\"What is the capital of France?\" in each language)"
+	if cfg.Shots != "" {
+		if s.shots, err = eval.ReadShots(cfg.Shots); err != nil {
+			return nil, err
+		}
+		shotNote = cfg.Shots
+	}
+	counts := map[string]int{}
+	for _, it := range s.items {
+		counts[it.Lang]++
+	}
+	var perLang []string
+	for _, l := range s.langs {
+		perLang = append(perLang, fmt.Sprintf("%s %d", l, counts[l]))
+	}
+	s.settings = [][2]string{
+		{"data", fmt.Sprintf("%s (%s): %s", cfg.Data, cfg.Dataset, strings.Join(perLang, ", "))},
+	}
+
+	if cfg.Contexts != "" {
+		if s.contexts, err = eval.ReadContexts(cfg.Contexts); err != nil {
+			return nil, err
+		}
+		s.passageSource = "contexts:" + filepath.Base(cfg.Contexts)
+		if cfg.Model == "" {
+			return nil, errors.New("-model is required with -contexts (a GGUF file or an Ollama model name)")
+		}
+		if steered && cfg.Profile == "" {
+			return nil, errors.New("the asmr system needs -profile (a steering profile from asmr probe)")
+		}
+		lr, err := newLocalReader(cfg, s.langs)
+		if err != nil {
+			return nil, err
+		}
+		s.reader, s.close = lr, lr.Close
+		s.settings = append(s.settings,
+			[2]string{"passages", "given: " + cfg.Contexts},
+			[2]string{"reader", fmt.Sprintf("in-process: %s (%s), context %d", cfg.Model, lr.id, lr.m.ContextSize())},
+			[2]string{"profile", orNone(cfg.Profile)})
+	} else {
+		w := &eval.WeaviateReader{
+			URL: cfg.Weaviate, Class: cfg.Class, Search: cfg.Search, K: cfg.K,
+			Properties: cfg.Properties, SearchProperties: cfg.SearchProperties,
+			HybridAlpha: cfg.HybridAlpha, Model: cfg.Model, Profile: cfg.Profile,
+		}
+		if cfg.QueryVectors != "" {
+			if w.Vectors, err = eval.ReadQueryVectors(cfg.QueryVectors); err != nil {
+				return nil, err
+			}
+		}
+		if err := w.Check(); err != nil {
+			return nil, fmt.Errorf("-weaviate: %w", err)
+		}
+		s.reader = w
+		s.passageSource = "weaviate"
+		search := cfg.Search
+		if len(w.SearchProperties) > 0 {
+			search += " on " + strings.Join(w.SearchProperties, ", ")
+		}
+		s.settings = append(s.settings,
+			[2]string{"passages", fmt.Sprintf("retrieved by Weaviate %s, class %s, %s, top %d, properties %s", cfg.Weaviate, cfg.Class, search, cfg.K, strings.Join(w.Properties, ", "))},
+			[2]string{"reader", "generative-asmr in the server, model " + orDefault(cfg.Model)},
+			[2]string{"profile", orDefault(cfg.Profile)})
+	}
+	s.settings = append(s.settings,
+		[2]string{"generation", fmt.Sprintf("temperature %g, at most %d tokens, answer language: %s; prediction = first line of the answer, without an \"Answer:\" label", cfg.Temperature, cfg.MaxTokens, answerLangNote(cfg.AnswerLanguage))},
+		[2]string{"prompt", "template " + tmplNote + "; 1-shot examples " + shotNote})
+	return s, nil
+}
+
+// options are the eval.Run options of the session's systems, answered
+// into store.
+func (s *session) options(cfg Config, systems []eval.System, store *eval.Store, progress func(int, int)) eval.Options {
+	return eval.Options{
+		Dataset: cfg.Dataset, Items: s.items, Sample: cfg.Sample, Systems: systems,
+		Reader: s.reader, Contexts: s.contexts, PassageSource: s.passageSource,
+		Shots: s.shots, Template: s.template, AnswerLanguage: cfg.AnswerLanguage,
+		Temperature: cfg.Temperature, MaxTokens: cfg.MaxTokens, Parallel: cfg.Parallel,
+		Store: store, Progress: progress,
+	}
+}
+
+// errResumable wraps an error of eval.Run: the answers so far are saved.
+func errResumable(err error) error {
+	return fmt.Errorf("%w (the answers so far are saved; run the same command again to go on)", err)
+}
+
+func answerLangNote(mode string) string {
+	if mode == "auto" {
+		return "detected in the question"
+	}
+	return "the item's"
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func orDefault(s string) string {
+	if s == "" {
+		return "the server's default"
+	}
+	return s
+}
+
+// Ints, Floats and Uints write a list as the commands' flags take it:
+// comma-separated, numbers in their shortest form.
+func Ints(xs []int) string { return join(xs, strconv.Itoa) }
+
+// Floats: see Ints.
+func Floats(xs []float64) string {
+	return join(xs, func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) })
+}
+
+// Uints: see Ints.
+func Uints(xs []uint64) string {
+	return join(xs, func(x uint64) string { return strconv.FormatUint(x, 10) })
+}
+
+func join[T any](xs []T, f func(T) string) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = f(x)
+	}
+	return strings.Join(s, ",")
+}
