@@ -16,15 +16,17 @@ func TestOpenChecksConfig(t *testing.T) {
 		edit func(*Config)
 		want string
 	}{
-		"no data":        {func(c *Config) { c.Data = "" }, "-dataset, -data and -out are required"},
-		"both sources":   {func(c *Config) { c.Contexts = "c.jsonl" }, "not both"},
-		"no source":      {func(c *Config) { c.Weaviate = "" }, "not both"},
-		"max tokens":     {func(c *Config) { c.MaxTokens = 0 }, "-max-tokens 0"},
-		"answer lang":    {func(c *Config) { c.AnswerLanguage = "xx" }, `-answer-language "xx"`},
-		"direction":      {func(c *Config) { c.Direction = "up" }, "-direction"},
-		"scope":          {func(c *Config) { c.Scope = "some" }, "-scope"},
-		"class":          {func(c *Config) { c.Class = "lower" }, "-weaviate: class"},
-		"no local model": {func(c *Config) { c.Weaviate, c.Contexts = "", filepath.Join("..", "testdata", "xor_contexts_sample.jsonl") }, "-model is required"},
+		"no data":      {func(c *Config) { c.Data = "" }, "-dataset, -data and -out are required"},
+		"both sources": {func(c *Config) { c.Contexts = "c.jsonl" }, "not both"},
+		"no source":    {func(c *Config) { c.Weaviate = "" }, "not both"},
+		"max tokens":   {func(c *Config) { c.MaxTokens = 0 }, "-max-tokens 0"},
+		"answer lang":  {func(c *Config) { c.AnswerLanguage = "xx" }, `-answer-language "xx"`},
+		"direction":    {func(c *Config) { c.Direction = "up" }, "-direction"},
+		"scope":        {func(c *Config) { c.Scope = "some" }, "-scope"},
+		"class":        {func(c *Config) { c.Class = "lower" }, "-weaviate: class"},
+		"no local model": {func(c *Config) {
+			c.Weaviate, c.Contexts = "", filepath.Join("..", "testdata", "xor_contexts_sample.jsonl")
+		}, "-model is required"},
 	} {
 		cfg := ok
 		c.edit(&cfg)
