@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -13,13 +12,14 @@ import (
 	"golang.org/x/term"
 
 	"github.com/asmr-search/generative-asmr/config"
+	"github.com/asmr-search/generative-asmr/internal/probing"
 	"github.com/asmr-search/generative-asmr/probes"
-	"github.com/asmr-search/generative-asmr/steering"
 )
 
-// runProbe is ASMR §3.2: capture every head's last-token activation on
-// labelled prompts, train a probe per head, keep the best heads, and write
-// the steering profile with a Figure-2 heatmap and a CSV per attribute.
+// runProbe is ASMR §3.2 (internal/probing): capture every head's
+// last-token activation on labelled prompts, train a probe per head, keep
+// the best heads, and write the steering profile with a Figure-2 heatmap
+// and a CSV per attribute.
 func runProbe(ctx context.Context, args []string) error {
 	fs := newFlags("probe", "-model m.gguf -o profile.yaml [flags]")
 	var rf readerFlags
@@ -49,193 +49,27 @@ func runProbe(ctx context.Context, args []string) error {
 	if *model == "" || *out == "" {
 		return fmt.Errorf("-model and -o are required (see asmr probe -h)")
 	}
-	want := map[string]bool{}
+	cfg := probing.Config{
+		Model: *model, Out: *out, ReportDir: *report, Seed: *seed, TopK: *topK, L2: *l2, Log: os.Stdout,
+	}
 	for _, a := range strings.Split(*attrs, ",") {
-		a = strings.ToUpper(strings.TrimSpace(a))
-		if a != config.AttributeAC && a != config.AttributeCL {
+		switch a = strings.ToUpper(strings.TrimSpace(a)); a {
+		case config.AttributeAC:
+			cfg.AC = &probing.ACData{AC: *acPath, NQ: *nqPath, SQuAD: *squadPath, SQuADMax: *squadMax}
+		case config.AttributeCL:
+			cfg.CL = &probing.CLData{Sentences: *sentPath, Flores: *flores, XQuAD: *xquad,
+				Pairs: probes.PairOptions{Languages: strings.Split(*langs, ","), PerLanguage: *perLang, Same: *same, Different: *diff}}
+		default:
 			return fmt.Errorf("-attributes: %q is not AC or CL", a)
 		}
-		want[a] = true
 	}
-	var datasets []probes.Dataset
-	if want[config.AttributeAC] {
-		ds, err := acDatasetFrom(acSources{ac: *acPath, nq: *nqPath, squad: *squadPath, squadMax: *squadMax}, *seed)
-		if err != nil {
-			return err
-		}
-		datasets = append(datasets, ds)
-	}
-	if want[config.AttributeCL] {
-		ds, err := clDatasetFrom(clSources{sentences: *sentPath, flores: *flores, xquad: *xquad}, *langs, probes.PairOptions{PerLanguage: *perLang, Same: *same, Different: *diff, Seed: *seed})
-		if err != nil {
-			return err
-		}
-		datasets = append(datasets, ds)
-	}
-
-	opts, err := rf.options()
-	if err != nil {
-		return err
-	}
-	m, err := steering.Load(*model, opts)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	id, err := config.ModelFingerprint(m.Path())
-	if err != nil {
-		return err
-	}
-	sh := m.Shape()
-	fmt.Printf("model: %s (%d layers x %d heads, d_h %d)\n", m.Path(), sh.Layers, sh.Heads, sh.HeadDim)
-
-	profile := config.NewProfile(id, "asmr probe")
-	reportDir := *report
-	if reportDir == "" {
-		reportDir = filepath.Dir(*out)
-	}
-	if err := os.MkdirAll(reportDir, 0o755); err != nil {
-		return err
-	}
-	base := strings.TrimSuffix(filepath.Base(*out), filepath.Ext(*out))
-	for _, ds := range datasets {
-		fmt.Printf("\n%s: %s\n", ds.Attribute, ds.Description)
-		bars := newStageBars(*quiet)
-		start := time.Now()
-		attr, results, err := probes.Probe(ctx, m, ds, probes.ProbeOptions{
-			TopK: *topK, Train: probes.TrainOptions{Seed: *seed, L2: *l2}, Progress: bars.update,
-		})
-		bars.finish()
-		if err != nil {
-			return err
-		}
-		profile.Attributes[ds.Attribute] = attr
-		png := filepath.Join(reportDir, fmt.Sprintf("%s-%s-heatmap.png", base, ds.Attribute))
-		csv := filepath.Join(reportDir, fmt.Sprintf("%s-%s-accuracy.csv", base, ds.Attribute))
-		title := fmt.Sprintf("%s probe accuracy: %s", ds.Attribute, filepath.Base(m.Path()))
-		if err := probes.WriteHeatmap(png, title, attr.Accuracy); err != nil {
-			return err
-		}
-		if err := probes.WriteAccuracyCSV(csv, attr.Accuracy); err != nil {
-			return err
-		}
-		fmt.Printf("%d samples probed in %s; heatmap %s, accuracies %s\n", len(ds.Samples), time.Since(start).Round(time.Millisecond), png, csv)
-		fmt.Print(probes.TopHeads(results, 10))
-	}
-	if err := profile.Save(*out); err != nil {
-		return err
-	}
-	fmt.Printf("\nwrote %s\n", *out)
-	return nil
-}
-
-// acSources are the AC data flags; at most one of ac, nq and squad is set.
-type acSources struct {
-	ac, nq, squad string
-	squadMax      int
-}
-
-func acDataset(acPath, nqPath string, seed uint64) (probes.Dataset, error) {
-	return acDatasetFrom(acSources{ac: acPath, nq: nqPath}, seed)
-}
-
-func acDatasetFrom(src acSources, seed uint64) (probes.Dataset, error) {
-	acPath, nqPath := src.ac, src.nq
-	switch {
-	case countSet(src.ac, src.nq, src.squad) > 1:
-		return probes.Dataset{}, fmt.Errorf("give one of -ac, -nq and -squad")
-	case src.squad != "":
-		s, err := probes.ReadSQuAD(src.squad)
-		if err != nil {
-			return probes.Dataset{}, err
-		}
-		recs, st, err := probes.ACFromSQuAD(s, s, probes.SQuADACOptions{MaxQuestions: src.squadMax, Seed: seed})
-		if err != nil {
-			return probes.Dataset{}, err
-		}
-		fmt.Printf("SQuAD: %d questions, %d pairs written, %d without a negative paragraph", st.Questions, st.Pairs, st.SkippedNoNegative)
-		if n := len(s.Warnings); n > 0 {
-			fmt.Printf("; %d answers not at their answer_start (first: %s)", n, s.Warnings[0])
-		}
-		fmt.Println()
-		return probes.ACDataset(recs, src.squad+" (SQuAD format)"), nil
-	case nqPath != "":
-		in, err := os.Open(nqPath)
-		if err != nil {
-			return probes.Dataset{}, err
-		}
-		defer in.Close()
-		var buf strings.Builder
-		st, err := probes.ConvertNQ(in, &buf, seed)
-		if err != nil {
-			return probes.Dataset{}, err
-		}
-		recs, err := probes.ParseAC(strings.NewReader(buf.String()), nqPath)
-		if err != nil {
-			return probes.Dataset{}, err
-		}
-		fmt.Printf("Natural Questions: %d questions, %d pairs written, %d without an answering passage, %d without a non-answering one\n",
-			st.Questions, st.Written, st.SkippedNoPositive, st.SkippedNoNegative)
-		return probes.ACDataset(recs, nqPath+" (Natural Questions, converted)"), nil
-	case acPath != "":
-		recs, err := probes.ReadAC(acPath)
-		if err != nil {
-			return probes.Dataset{}, err
-		}
-		return probes.ACDataset(recs, acPath), nil
-	}
-	recs, err := probes.ShippedAC()
-	if err != nil {
-		return probes.Dataset{}, err
-	}
-	return probes.ACDataset(recs, probes.ShippedSourceAC), nil
-}
-
-// clSources are the CL data flags; at most one is set.
-type clSources struct{ sentences, flores, xquad string }
-
-func clDataset(sentPath, flores, langs string, o probes.PairOptions) (probes.Dataset, error) {
-	return clDatasetFrom(clSources{sentences: sentPath, flores: flores}, langs, o)
-}
-
-func clDatasetFrom(src clSources, langs string, o probes.PairOptions) (probes.Dataset, error) {
-	sentPath, flores := src.sentences, src.flores
-	o.Languages = strings.Split(langs, ",")
-	var sents []probes.Sentence
 	var err error
-	switch {
-	case countSet(src.sentences, src.flores, src.xquad) > 1:
-		return probes.Dataset{}, fmt.Errorf("give one of -sentences, -flores and -xquad")
-	case src.xquad != "":
-		var byLang map[string]*probes.SQuAD
-		byLang, err = probes.ReadXQuADDir(src.xquad, o.Languages)
-		// All sentences; BuildCLPairs draws PerLanguage of them per language.
-		sents = probes.SentencesFromSQuAD(byLang, 0, o.Seed)
-		o.Source = src.xquad + " (XQuAD paragraphs split into sentences)"
-	case flores != "":
-		sents, err = probes.ReadFlores(flores, o.Languages)
-		o.Source = flores + " (FLORES-200 devtest)"
-	case sentPath != "":
-		sents, err = probes.ReadSentences(sentPath)
-		o.Source = sentPath
-	default:
-		sents, err = probes.ShippedSentences()
-		o.Source = probes.ShippedSourceSentences
+	if cfg.Options, err = rf.options(); err != nil {
+		return err
 	}
-	if err != nil {
-		return probes.Dataset{}, err
-	}
-	return probes.BuildCLPairs(sents, o)
-}
-
-func countSet(values ...string) int {
-	n := 0
-	for _, v := range values {
-		if v != "" {
-			n++
-		}
-	}
-	return n
+	bars := newStageBars(*quiet)
+	cfg.Progress, cfg.Finish = bars.update, bars.finish
+	return probing.Run(ctx, cfg)
 }
 
 // stageBars shows the progress of each stage of a probe run: a bar on a
