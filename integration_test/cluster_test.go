@@ -1,11 +1,9 @@
 package integration_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -316,25 +314,15 @@ func clusterGenerate(ctx context.Context, url, query string) ([]clusterGenObject
 }
 
 func clusterPost(ctx context.Context, url, query string) (json.RawMessage, error) {
-	body, _ := json.Marshal(map[string]any{"query": query})
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v1/graphql", bytes.NewReader(body))
+	c, err := clientFor(url, helperTimeout)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	r, err := graphQL(ctx, c, query)
 	if err != nil {
 		return nil, err
-	}
-	defer resp.Body.Close()
-	var r GraphQLResponse
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		return nil, fmt.Errorf("HTTP %d: %v", resp.StatusCode, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("HTTP %d: %s", resp.StatusCode, r.ErrorMessages())
 	}
 	if len(r.Errors) > 0 {
 		return nil, fmt.Errorf("GraphQL: %s", r.ErrorMessages())

@@ -2,51 +2,33 @@ package integration_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/weaviate/weaviate-go-client/v5/weaviate"
+	"github.com/weaviate/weaviate/entities/models"
+
+	"github.com/asmr-search/generative-asmr/internal/weaviatehttp"
 )
 
-// Raw sends a request with body encoded as JSON (nil: no body; []byte or
-// json.RawMessage: sent as is) and returns the status and the response
-// body. It fails the test only when the request cannot be made.
+// Raw sends a request the official client cannot express (any method,
+// path and body, such as a class the server must refuse) with body
+// encoded as JSON (nil: no body; []byte or json.RawMessage: sent as is)
+// and returns the status and the response body. It fails the test only
+// when the request cannot be made.
 func (s *Server) Raw(t testing.TB, method, path string, body any) (int, []byte) {
 	t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case []byte:
-		rd = bytes.NewReader(b)
-	case json.RawMessage:
-		rd = bytes.NewReader(b)
-	default:
-		enc, err := json.Marshal(body)
-		if err != nil {
-			t.Fatalf("%s %s: encode body: %v", method, path, err)
-		}
-		rd = bytes.NewReader(enc)
-	}
-	req, err := http.NewRequest(method, s.URL+path, rd)
+	status, out, err := weaviatehttp.Do(context.Background(), s.Client, method, s.URL, path, body)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		t.Fatal(err)
 	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := s.Client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: read response: %v", method, path, err)
-	}
-	return resp.StatusCode, out
+	return status, out
 }
 
 // Do sends a JSON request (see Raw), fails the test with the response body
@@ -104,16 +86,50 @@ func (r *GraphQLResponse) ErrorMessages() string {
 
 // GraphQLResponse posts query (with variables, may be nil) to /v1/graphql
 // and returns the response, GraphQL errors included; it fails the test on
-// an HTTP error.
+// an HTTP error. Without variables it goes through the official client's
+// raw GraphQL, which has no variables.
 func (s *Server) GraphQLResponse(t testing.TB, query string, variables map[string]any) *GraphQLResponse {
 	t.Helper()
-	body := map[string]any{"query": query}
 	if variables != nil {
-		body["variables"] = variables
+		var r GraphQLResponse
+		s.PostJSON(t, "/v1/graphql", map[string]any{"query": query, "variables": variables}, &r)
+		return &r
+	}
+	r, err := s.GraphQLContext(context.Background(), query)
+	if err != nil {
+		t.Fatalf("POST /v1/graphql: %v", err)
+	}
+	return r
+}
+
+// GraphQLContext posts query through the official client with ctx (which
+// may be cancelled: errors.Is sees the context's error) and returns the
+// response, GraphQL errors included, or the HTTP or transport error.
+func (s *Server) GraphQLContext(ctx context.Context, query string) (*GraphQLResponse, error) {
+	c, err := clientFor(s.URL, helperTimeout)
+	if err != nil {
+		return nil, err
+	}
+	return graphQL(ctx, c, query)
+}
+
+// graphQL runs query through c and returns its response in this package's
+// shape.
+func graphQL(ctx context.Context, c *weaviate.Client, query string) (*GraphQLResponse, error) {
+	resp, err := c.GraphQL().Raw().WithQuery(query).Do(ctx)
+	if err != nil {
+		return nil, weaviatehttp.Error(err)
 	}
 	var r GraphQLResponse
-	s.PostJSON(t, "/v1/graphql", body, &r)
-	return &r
+	if resp.Data != nil {
+		if r.Data, err = json.Marshal(resp.Data); err != nil {
+			return nil, err
+		}
+	}
+	if err := weaviatehttp.Decode(resp.Errors, &r.Errors); err != nil {
+		return nil, err
+	}
+	return &r, nil
 }
 
 // GraphQL posts query and decodes the response's "data" into out (unless
@@ -133,24 +149,40 @@ func (s *Server) GraphQL(t testing.TB, query string, variables map[string]any, o
 	}
 }
 
-// CreateClass posts a class definition to /v1/schema.
+// CreateClass creates a class, given as a models.Class or as its JSON
+// shape (a map), through the official client; a key that models.Class
+// does not have fails the test.
 func (s *Server) CreateClass(t testing.TB, class any) {
 	t.Helper()
-	s.PostJSON(t, "/v1/schema", class, nil)
+	var c models.Class
+	if err := weaviatehttp.Model(class, &c); err != nil {
+		t.Fatalf("class: %v", err)
+	}
+	if err := s.weaviate(t).Schema().ClassCreator().WithClass(&c).Do(context.Background()); err != nil {
+		t.Fatalf("create class %s: %v", c.Class, weaviatehttp.Error(err))
+	}
 }
 
-// Class returns a class definition from /v1/schema/<name>.
+// Class returns a class definition, in its JSON shape.
 func (s *Server) Class(t testing.TB, name string) map[string]any {
 	t.Helper()
-	var c map[string]any
-	s.GetJSON(t, "/v1/schema/"+name, &c)
-	return c
+	c, err := s.weaviate(t).Schema().ClassGetter().WithClassName(name).Do(context.Background())
+	if err != nil {
+		t.Fatalf("get class %s: %v", name, weaviatehttp.Error(err))
+	}
+	var m map[string]any
+	if err := weaviatehttp.Decode(c, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 // DeleteClass deletes a class and its objects.
 func (s *Server) DeleteClass(t testing.TB, name string) {
 	t.Helper()
-	s.Do(t, http.MethodDelete, "/v1/schema/"+name, nil, nil)
+	if err := s.weaviate(t).Schema().ClassDeleter().WithClassName(name).Do(context.Background()); err != nil {
+		t.Fatalf("delete class %s: %v", name, weaviatehttp.Error(err))
+	}
 }
 
 // BatchResult is one object's entry in a /v1/batch/objects response.
@@ -168,12 +200,25 @@ type BatchResult struct {
 }
 
 // BatchObjects imports objects (each {"class": …, "properties": {…},
-// optionally "id", "vector"}) through /v1/batch/objects and fails the test
-// if any object failed.
+// optionally "id", "vector", "vectors"}) in one batch through the official
+// client and fails the test if any object failed.
 func (s *Server) BatchObjects(t testing.TB, objects []map[string]any) []BatchResult {
 	t.Helper()
+	objs := make([]*models.Object, len(objects))
+	for i, o := range objects {
+		objs[i] = &models.Object{}
+		if err := weaviatehttp.Model(o, objs[i]); err != nil {
+			t.Fatalf("batch: object %d: %v", i, err)
+		}
+	}
+	resp, err := s.weaviate(t).Batch().ObjectsBatcher().WithObjects(objs...).Do(context.Background())
+	if err != nil {
+		t.Fatalf("batch: %v", weaviatehttp.Error(err))
+	}
 	var res []BatchResult
-	s.PostJSON(t, "/v1/batch/objects", map[string]any{"objects": objects}, &res)
+	if err := weaviatehttp.Decode(resp, &res); err != nil {
+		t.Fatal(err)
+	}
 	if len(res) != len(objects) {
 		t.Fatalf("batch: %d results for %d objects", len(res), len(objects))
 	}
@@ -194,9 +239,72 @@ type Meta struct {
 // Meta returns /v1/meta.
 func (s *Server) Meta(t testing.TB) Meta {
 	t.Helper()
-	var m Meta
-	s.GetJSON(t, "/v1/meta", &m)
-	return m
+	m, err := s.weaviate(t).Misc().MetaGetter().Do(context.Background())
+	if err != nil {
+		t.Fatalf("meta: %v", weaviatehttp.Error(err))
+	}
+	var out Meta
+	if err := weaviatehttp.Decode(m, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Ready reports whether the server answers /v1/.well-known/ready with 200
+// within d.
+func (s *Server) Ready(d time.Duration) (bool, error) {
+	c, err := clientFor(s.URL, d)
+	if err != nil {
+		return false, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	ok, err := c.Misc().ReadyChecker().Do(ctx)
+	return ok, weaviatehttp.Error(err)
+}
+
+// weaviate returns the official client of the server, failing the test if
+// its URL is not one.
+func (s *Server) weaviate(t testing.TB) *weaviate.Client {
+	t.Helper()
+	c, err := clientFor(s.URL, helperTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// helperTimeout bounds every request of the helpers but Ready: generation
+// on a CPU is slow.
+const helperTimeout = 10 * time.Minute
+
+type clientKey struct {
+	url     string
+	timeout time.Duration
+}
+
+var (
+	clientsMu sync.Mutex
+	clients   = map[clientKey]*weaviate.Client{}
+)
+
+// clientFor returns the official client of the server at url whose every
+// request times out after timeout, made on first use and shared by every
+// later caller (a server restarted on the same port keeps it). Making one
+// asks the server for its version, within the same timeout.
+func clientFor(url string, timeout time.Duration) (*weaviate.Client, error) {
+	clientsMu.Lock()
+	defer clientsMu.Unlock()
+	k := clientKey{url, timeout}
+	if c := clients[k]; c != nil {
+		return c, nil
+	}
+	c, err := weaviatehttp.New(url, nil, timeout)
+	if err != nil {
+		return nil, err
+	}
+	clients[k] = c
+	return c, nil
 }
 
 // Count returns the number of objects of class, through GraphQL Aggregate.

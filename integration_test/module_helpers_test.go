@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -179,25 +178,7 @@ func decodeGenerate(data json.RawMessage, class string) ([]genObject, error) {
 // postGraphQL posts a GraphQL query with ctx (which may be cancelled) and
 // returns the decoded response or the transport error.
 func postGraphQL(ctx context.Context, s *Server, query string) (*GraphQLResponse, error) {
-	body, _ := json.Marshal(map[string]any{"query": query})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+"/v1/graphql", strings.NewReader(string(body)))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("HTTP %d", resp.StatusCode)
-	}
-	var r GraphQLResponse
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		return nil, err
-	}
-	return &r, nil
+	return s.GraphQLContext(ctx, query)
 }
 
 // requireReady fails the test unless the server process runs and answers
@@ -207,14 +188,8 @@ func requireReady(t testing.TB, s *Server) {
 	if !s.Running() {
 		t.Fatalf("the server process is gone; tail of its log:\n%s", s.LogTail(40))
 	}
-	c := &http.Client{Timeout: 10 * time.Second}
-	resp, err := c.Get(s.URL + "/v1/.well-known/ready")
-	if err != nil {
-		t.Fatalf("GET /v1/.well-known/ready: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /v1/.well-known/ready: HTTP %d", resp.StatusCode)
+	if ok, err := s.Ready(10 * time.Second); !ok {
+		t.Fatalf("GET /v1/.well-known/ready: not ready (%v)", err)
 	}
 }
 
