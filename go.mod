@@ -4,7 +4,10 @@ go 1.26.8
 
 require (
 	github.com/ollama/ollama v0.17.4
+	github.com/weaviate/weaviate v1.35.2
+	github.com/weaviate/weaviate-go-client/v5 v5.5.0
 	github.com/x448/float16 v0.8.4
+	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (
@@ -250,8 +253,6 @@ require (
 	github.com/weaviate/s5cmd/v2 v2.0.1 // indirect
 	github.com/weaviate/sroar v0.0.13 // indirect
 	github.com/weaviate/tiktoken-go v0.0.3 // indirect
-	github.com/weaviate/weaviate v1.35.2 // indirect
-	github.com/weaviate/weaviate-go-client/v5 v5.5.0 // indirect
 	github.com/wk8/go-ordered-map/v2 v2.1.8 // indirect
 	github.com/xo/terminfo v0.0.0-20220910002029-abceb7e1c41e // indirect
 	github.com/xrash/smetrics v0.0.0-20240521201337-686a1a2994c1 // indirect
@@ -295,7 +296,6 @@ require (
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20251103181224-f26f9409b101 // indirect
 	google.golang.org/grpc v1.77.0 // indirect
 	google.golang.org/protobuf v1.36.10 // indirect
-	gopkg.in/yaml.v3 v3.0.1 // indirect
 	gorgonia.org/vecf32 v0.9.0 // indirect
 	gorgonia.org/vecf64 v0.9.0 // indirect
 )
