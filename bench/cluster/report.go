@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"runtime"
@@ -46,7 +47,7 @@ func (r result) p90() time.Duration    { return r.quantile(0.9) }
 // median returns the run with the median throughput.
 func (c *setup) median() result {
 	rs := slices.Clone(c.runs)
-	slices.SortFunc(rs, func(a, b result) int { return cmpFloat(a.qps(), b.qps()) })
+	slices.SortFunc(rs, func(a, b result) int { return cmp.Compare(a.qps(), b.qps()) })
 	return rs[len(rs)/2]
 }
 
@@ -69,16 +70,6 @@ func (c *setup) spread() float64 {
 		lo, hi = min(lo, r.qps()), max(hi, r.qps())
 	}
 	return hi/lo - 1
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // report is the Markdown report of the measured setups; the last one is

@@ -8,12 +8,14 @@
 package harness
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/eval"
@@ -193,6 +195,51 @@ func (s *session) options(cfg Config, systems []eval.System, store *eval.Store, 
 		Temperature: cfg.Temperature, MaxTokens: cfg.MaxTokens, Parallel: cfg.Parallel,
 		Store: store, Progress: progress,
 	}
+}
+
+// answered is a run's answers: the session, its store, the options they
+// were answered with and what eval.Run did.
+type answered struct {
+	*session
+	store   *eval.Store
+	opts    eval.Options
+	stats   eval.RunStats
+	elapsed time.Duration
+}
+
+// answer opens the session and the store cfg.Out/file and answers every
+// system over the seeds. It returns nil when the run could not begin;
+// otherwise the caller calls done, and an error is eval.Run's, saying
+// that the answers so far are saved.
+func answer(ctx context.Context, cfg Config, steered bool, file string, systems []eval.System, seeds []uint64, progress func(int, int)) (*answered, error) {
+	s, err := open(cfg, steered)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		s.close()
+		return nil, err
+	}
+	store, err := eval.OpenStore(filepath.Join(cfg.Out, file))
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	a := &answered{session: s, store: store, opts: s.options(cfg, systems, store, progress)}
+	a.opts.Seeds = seeds
+	start := time.Now()
+	a.stats, err = eval.Run(ctx, a.opts)
+	a.elapsed = time.Since(start)
+	if err != nil {
+		return a, errResumable(err)
+	}
+	return a, nil
+}
+
+// done closes the store, then the reader.
+func (a *answered) done() {
+	a.store.Close()
+	a.session.close()
 }
 
 // errResumable wraps an error of eval.Run: the answers so far are saved.

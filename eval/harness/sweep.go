@@ -42,42 +42,29 @@ type SweepResult struct {
 // run did not begin; otherwise it is returned with an error too.
 func RunSweep(ctx context.Context, cfg Config, sw Sweep) (*SweepResult, error) {
 	g := sw.Grid
-	s, err := open(cfg, true)
-	if err != nil {
-		return nil, err
-	}
-	defer s.close()
-	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-		return nil, err
-	}
-	store, err := eval.OpenStore(filepath.Join(cfg.Out, "sweep.jsonl"))
-	if err != nil {
-		return nil, err
-	}
-	defer store.Close()
-
 	systems := g.Systems()
-	o := s.options(cfg, systems, store, sw.Progress)
-	o.Seeds = sw.Seeds
-	start := time.Now()
-	st, err := eval.Run(ctx, o)
-	res := &SweepResult{Stats: st, Points: len(systems), Elapsed: time.Since(start), Store: store.Path()}
-	if err != nil {
-		return res, errResumable(err)
+	a, err := answer(ctx, cfg, true, "sweep.jsonl", systems, sw.Seeds, sw.Progress)
+	if a == nil {
+		return nil, err
 	}
-
-	det, err := eval.NewLangDetector(s.langs...)
+	defer a.done()
+	res := &SweepResult{Stats: a.stats, Points: len(systems), Elapsed: a.elapsed, Store: a.store.Path()}
 	if err != nil {
 		return res, err
 	}
-	points, err := eval.ScoreSweep(cfg.Dataset, s.items, cfg.Sample, sw.Seeds, g, store, o.Key, det)
+
+	det, err := eval.NewLangDetector(a.langs...)
+	if err != nil {
+		return res, err
+	}
+	points, err := eval.ScoreSweep(cfg.Dataset, a.items, cfg.Sample, sw.Seeds, g, a.store, a.opts.Key, det)
 	if err != nil {
 		return res, err
 	}
 	metrics := eval.Metrics(cfg.Dataset)
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Figure 3 layout: %s, K x alpha sweep\n\n", eval.DatasetName(cfg.Dataset))
-	for _, kv := range s.settings {
+	for _, kv := range a.settings {
 		fmt.Fprintf(&b, "- %s: %s\n", kv[0], kv[1])
 	}
 	attrNames := []string{}
@@ -88,7 +75,7 @@ func RunSweep(ctx context.Context, cfg Config, sw Sweep) (*SweepResult, error) {
 		attrNames = append(attrNames, "alphaCL")
 	}
 	fmt.Fprintf(&b, "- grid: K %s x alpha %s (alpha sets %s; %s directions, %s tokens); seeds %s; %s\n- answers: %s\n\n",
-		Ints(g.Ks), Floats(g.Alphas), strings.Join(attrNames, " and "), cfg.Direction, cfg.Scope, Uints(sw.Seeds), sampleNote(cfg.Sample), store.Path())
+		Ints(g.Ks), Floats(g.Alphas), strings.Join(attrNames, " and "), cfg.Direction, cfg.Scope, Uints(sw.Seeds), sampleNote(cfg.Sample), a.store.Path())
 	b.WriteString("Values are macro averages over the languages, in percent; with several seeds, mean ± standard deviation over seeds. alpha 0 is the unsteered reader (the same answers for every K).\n")
 	for _, m := range metrics {
 		title := eval.MetricTitle(cfg.Dataset, m)

@@ -48,49 +48,36 @@ func RunTables(ctx context.Context, cfg Config, t Tables) (*TablesResult, error)
 	for _, s := range t.Systems {
 		steered = steered || s.Steer.Active()
 	}
-	s, err := open(cfg, steered)
-	if err != nil {
+	a, err := answer(ctx, cfg, steered, "items.jsonl", t.Systems, []uint64{t.Seed}, t.Progress)
+	if a == nil {
 		return nil, err
 	}
-	defer s.close()
-	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-		return nil, err
-	}
-	store, err := eval.OpenStore(filepath.Join(cfg.Out, "items.jsonl"))
+	defer a.done()
+	res := &TablesResult{Stats: a.stats, Elapsed: a.elapsed, Store: a.store.Path()}
 	if err != nil {
-		return nil, err
-	}
-	defer store.Close()
-
-	o := s.options(cfg, t.Systems, store, t.Progress)
-	o.Seeds = []uint64{t.Seed}
-	start := time.Now()
-	st, err := eval.Run(ctx, o)
-	res := &TablesResult{Stats: st, Elapsed: time.Since(start), Store: store.Path()}
-	if err != nil {
-		return res, errResumable(err)
+		return res, err
 	}
 
-	items := eval.Subsample(s.items, cfg.Sample, t.Seed)
+	items := eval.Subsample(a.items, cfg.Sample, t.Seed)
 	preds := map[string]eval.Predictions{}
 	for _, sys := range t.Systems {
-		if preds[sys.Name], err = store.Select(o.Key(sys), t.Seed, items); err != nil {
+		if preds[sys.Name], err = a.store.Select(a.opts.Key(sys), t.Seed, items); err != nil {
 			return res, err
 		}
 	}
-	det, err := eval.NewLangDetector(s.langs...)
+	det, err := eval.NewLangDetector(a.langs...)
 	if err != nil {
 		return res, err
 	}
-	rep, err := eval.BuildReport(cfg.Dataset, s.langs, items, t.Systems, preds, det)
+	rep, err := eval.BuildReport(cfg.Dataset, a.langs, items, t.Systems, preds, det)
 	if err != nil {
 		return res, err
 	}
-	rep.Settings = append(s.settings, [2]string{"systems", describeSystems(t.Systems)})
+	rep.Settings = append(a.settings, [2]string{"systems", describeSystems(t.Systems)})
 	if cfg.Sample > 0 {
 		rep.Settings = append(rep.Settings, [2]string{"sample", fmt.Sprintf("%d items per language drawn with seed %d", cfg.Sample, t.Seed)})
 	}
-	rep.Settings = append(rep.Settings, [2]string{"answers", store.Path()})
+	rep.Settings = append(rep.Settings, [2]string{"answers", a.store.Path()})
 	res.Markdown = rep.Markdown()
 	res.Report, res.CSV = filepath.Join(cfg.Out, "report.md"), filepath.Join(cfg.Out, "results.csv")
 	if err := os.WriteFile(res.Report, []byte(res.Markdown), 0o644); err != nil {
