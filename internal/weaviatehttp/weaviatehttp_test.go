@@ -13,23 +13,23 @@ import (
 	"github.com/weaviate/weaviate/entities/models"
 )
 
-// fake answers /prefix/v1/graphql with body (status 200) and every other
-// path with 404, and records the last GraphQL request body.
+// fake answers POST /prefix/v1/graphql with body (status 200), holds
+// GET /prefix/v1/slow until the client gives up, and answers every other
+// path with 404; it records the last GraphQL request body.
 func fake(t *testing.T, body string) (*httptest.Server, *string) {
 	t.Helper()
 	var got string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/prefix/v1/graphql":
-			b, _ := io.ReadAll(r.Body)
-			got = string(b)
-			io.WriteString(w, body)
-		case "/prefix/v1/slow":
-			<-r.Context().Done()
-		default:
-			http.Error(w, `{"error":[{"message":"no such path"}]}`, http.StatusNotFound)
-		}
-	}))
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /prefix/v1/graphql", func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got = string(b)
+		io.WriteString(w, body)
+	})
+	mux.HandleFunc("GET /prefix/v1/slow", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"error":[{"message":"no such path"}]}`, http.StatusNotFound)
+	})
+	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv, &got
 }
