@@ -198,6 +198,16 @@ func printNodes(nodes []*localcluster.Node, st []localcluster.NodeStatus) {
 	tw.Flush()
 }
 
+// loadState reads the state file of the cluster folder dir, saying so
+// when up has not written one.
+func loadState(statePath, dir string) (*localcluster.State, error) {
+	s, err := localcluster.LoadState(statePath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no cluster state in %s (was `asmr cluster up -dir %s` run?)", dir, dir)
+	}
+	return s, err
+}
+
 func clusterDown(ctx context.Context, args []string) error {
 	fset := clusterFlags("down", "[-dir .cache/cluster]")
 	dir := fset.String("dir", ".cache/cluster", "cluster folder given to up")
@@ -206,11 +216,8 @@ func clusterDown(ctx context.Context, args []string) error {
 		return err
 	}
 	statePath := filepath.Join(*dir, stateFile)
-	s, err := localcluster.LoadState(statePath)
+	s, err := loadState(statePath, *dir)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("no cluster state in %s (was `asmr cluster up -dir %s` run?)", *dir, *dir)
-		}
 		return err
 	}
 	c, err := localcluster.Attach(s, localcluster.Config{
@@ -241,11 +248,8 @@ func clusterStatus(ctx context.Context, args []string) error {
 		return err
 	}
 	statePath := filepath.Join(*dir, stateFile)
-	s, err := localcluster.LoadState(statePath)
+	s, err := loadState(statePath, *dir)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("no cluster state in %s (was `asmr cluster up -dir %s` run?)", *dir, *dir)
-		}
 		return err
 	}
 	c, err := localcluster.Attach(s, localcluster.Config{})
