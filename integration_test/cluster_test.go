@@ -103,7 +103,7 @@ limits:
   queueLength: 32
   requestTimeout: 90s
 languages: [en, de, fr, es, ja, ru]
-`, model, filepath.Join(RepoRoot(t), "config", "testdata", "profile-tiny.yaml"))
+`, model, filepath.Join(RepoRoot(t), "profile", "testdata", "profile-tiny.yaml"))
 	if err := os.WriteFile(ops, []byte(opsText), 0o644); err != nil {
 		t.Fatal(err)
 	}

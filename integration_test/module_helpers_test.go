@@ -16,7 +16,7 @@ import (
 // Helpers of the module_*_test.go tests: they run generate queries against
 // a real weaviate-asmr with generated models (no weights are downloaded).
 
-// tinySpec is the shape of config/testdata/profile-tiny.yaml (3 layers x 4
+// tinySpec is the shape of profile/testdata/profile-tiny.yaml (3 layers x 4
 // heads x d_h 32; the fixture has no fingerprint, so it fits any such
 // llama model).
 func tinySpec() testmodel.Spec {
@@ -46,7 +46,7 @@ func writeModel(t testing.TB, path string, spec testmodel.Spec) {
 // fixtureProfile is the absolute path of the tiny test profile.
 func fixtureProfile(t testing.TB) string {
 	t.Helper()
-	return filepath.Join(RepoRoot(t), "config", "testdata", "profile-tiny.yaml")
+	return filepath.Join(RepoRoot(t), "profile", "testdata", "profile-tiny.yaml")
 }
 
 // writeOps writes an ops YAML file into dir and returns its path.
