@@ -32,9 +32,9 @@ const unknownLanguage = "the language of the question"
 // modulecapabilities.GenerativeClient.
 type generativeClient struct {
 	// grouped holds the metadata of each running query's groupedResult,
-	// keyed by the query's context, for its singleResults: Weaviate writes
-	// the first object's single metadata over the grouped one (see
-	// withGrouped).
+	// keyed by the Done channel of the query's context, for its
+	// singleResults: Weaviate writes the first object's single metadata
+	// over the grouped one (see withGrouped).
 	grouped  sync.Map
 	ops      *config.Ops
 	logger   logrus.FieldLogger
@@ -426,18 +426,25 @@ func (g *generativeClient) run(parent context.Context, req *request, j job, debu
 // its metadata on the first object, then writes each singleResult's
 // metadata over it. So the grouped metadata is also kept under "grouped":
 // in the grouped answer's own metadata, and in every single answer of the
-// same query (same context), where the first object's survives.
+// same query, where the first object's survives.
+//
+// The query is recognised by its context's Done channel, not by the
+// context itself: the groupedResult's context carries the properties'
+// order (module/propertyorder), a context.WithValue of the query's, which
+// shares its Done channel but is another value.
 func (g *generativeClient) withGrouped(ctx context.Context, grouped bool, meta map[string]any) {
+	done := ctx.Done()
+	if done == nil { // a context that never ends would never be forgotten
+		return
+	}
 	if grouped {
 		own := maps.Clone(meta)
 		meta[metaGrouped] = own
-		if ctx.Done() != nil { // a context that never ends would never be forgotten
-			g.grouped.Store(ctx, own)
-			context.AfterFunc(ctx, func() { g.grouped.Delete(ctx) })
-		}
+		g.grouped.Store(done, own)
+		context.AfterFunc(ctx, func() { g.grouped.Delete(done) })
 		return
 	}
-	if gm, ok := g.grouped.Load(ctx); ok {
+	if gm, ok := g.grouped.Load(done); ok {
 		meta[metaGrouped] = gm
 	}
 }

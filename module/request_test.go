@@ -14,6 +14,7 @@ import (
 	"github.com/weaviate/weaviate/usecases/modulecomponents/additional/generate"
 
 	"github.com/asmr-search/generative-asmr/config"
+	"github.com/asmr-search/generative-asmr/module/propertyorder"
 )
 
 // Each half of a generate call gets its own asmr options through
@@ -81,7 +82,10 @@ func TestGroupedMetadataSurvivesSingleResults(t *testing.T) {
 	defer cancel()
 	c := client(m)
 	objs := []*modulecapabilities.GenerateProperties{props("title", "telephone", "body", "Bell patented it in 1876.")}
-	gr, err := c.GenerateAllResults(ctx, objs, "Who patented the telephone?", Params{Split: true, Grouped: HalfParams{Options: config.Options{MaxTokens: intp(3)}}}, false, classConfig{})
+	// The patched Weaviate hands the grouped half a context with the
+	// properties' order, derived from the query's (see propertyorder).
+	gctx := propertyorder.WithGroupedProperties(ctx, []string{"body", "title"})
+	gr, err := c.GenerateAllResults(gctx, objs, "Who patented the telephone?", Params{Split: true, Grouped: HalfParams{Options: config.Options{MaxTokens: intp(3)}}}, false, classConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
