@@ -14,11 +14,11 @@ const (
 	// TokenScopeGeneration steers the last prompt token and every
 	// generated token, as inference-time intervention (ITI) does: the
 	// default.
-	TokenScopeGeneration = "generation" // TEMPORARY untyped until cmd uses TokenScope
+	TokenScopeGeneration TokenScope = "generation"
 	// TokenScopeAll steers every position, prompt included. It equals
 	// running a copy of the model whose attn_output.bias carries W_o·shift
 	// (`asmr bake`).
-	TokenScopeAll = "all" // TEMPORARY untyped until cmd uses TokenScope
+	TokenScopeAll TokenScope = "all"
 )
 
 // ParseTokenScope reads a scope in any letter case, around spaces; "" is

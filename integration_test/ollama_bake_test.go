@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/asmr-search/generative-asmr/bench/ollamapeer"
+	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/steering"
 	"github.com/asmr-search/generative-asmr/steering/testmodel"
 )
@@ -57,7 +58,7 @@ func TestBakedModelRunsInStockOllama(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	steered, err := m.Generate(ctx, prompt, steering.Params{Raw: true, MaxTokens: 12, Steer: &steering.Steer{Intervention: iv, Scope: steering.ScopeAll}})
+	steered, err := m.Generate(ctx, prompt, steering.Params{Raw: true, MaxTokens: 12, Steer: &steering.Steer{Intervention: iv, Scope: config.TokenScopeAll}})
 	if err != nil {
 		t.Fatal(err)
 	}

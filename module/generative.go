@@ -340,11 +340,7 @@ func (g *generativeClient) run(parent context.Context, req *request, j job, debu
 		if err := iv.Validate(m.Shape()); err != nil {
 			return nil, wrap(fmt.Errorf("profile %q on model %q: %w", opts.Profile, req.entry.name, err))
 		}
-		scope, err := steering.ParseScope(string(opts.TokenScope))
-		if err != nil {
-			return nil, wrap(err)
-		}
-		params.Steer = &steering.Steer{Intervention: iv, Scope: scope}
+		params.Steer = &steering.Steer{Intervention: iv, Scope: opts.TokenScope}
 	}
 
 	res, err := m.Generate(ctx, p.User, params)

@@ -70,23 +70,17 @@ func newModelEntry(name string, cfg *config.ModelConfig, queue int, logger logru
 // steeringOptions maps the ops file's model settings to steering's.
 func (e *modelEntry) steeringOptions() steering.Options {
 	c := e.cfg
-	o := steering.Options{
-		Threads:      c.Threads,
-		ContextSize:  c.ContextSize,
-		BatchSize:    c.BatchSize,
-		GPULayers:    c.GPULayers,
-		Slots:        c.EffectiveSlots(),
-		Mmap:         c.Mmap,
-		KVCacheType:  string(c.KVCacheType),
-		ChatTemplate: c.ChatTemplate,
+	return steering.Options{
+		Threads:        c.Threads,
+		ContextSize:    c.ContextSize,
+		BatchSize:      c.BatchSize,
+		GPULayers:      c.GPULayers,
+		Slots:          c.EffectiveSlots(),
+		Mmap:           c.Mmap,
+		FlashAttention: c.FlashAttention,
+		KVCacheType:    c.KVCacheType,
+		ChatTemplate:   c.ChatTemplate,
 	}
-	switch c.FlashAttention {
-	case config.FlashAttentionOn:
-		o.FlashAttention = steering.FlashAttentionOn
-	case config.FlashAttentionOff:
-		o.FlashAttention = steering.FlashAttentionOff
-	}
-	return o
 }
 
 // where tells an operator which setting names the model's file.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ollama/ollama/fs/ggml"
 
+	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/steering/testmodel"
 )
 
@@ -16,7 +17,7 @@ import (
 // unsteered, gives the logits of the original steered with scope "all".
 func bakeAndCompare(t *testing.T, path string, iv Intervention, tol float64) {
 	t.Helper()
-	o := Options{KVCacheType: "f32", FlashAttention: FlashAttentionOff}
+	o := Options{KVCacheType: config.KVCacheF32, FlashAttention: config.FlashAttentionOff}
 	m := load(t, path, o)
 	baked := filepath.Join(t.TempDir(), "baked.gguf")
 	res, err := Bake(path, baked, iv, "test")
@@ -29,7 +30,7 @@ func bakeAndCompare(t *testing.T, path string, iv Intervention, tol float64) {
 	b := load(t, baked, o)
 	toks, _ := m.Tokenize(testPrompt)
 	ctx := context.Background()
-	want, err := m.Evaluate(ctx, toks, &Steer{Intervention: iv, Scope: ScopeAll})
+	want, err := m.Evaluate(ctx, toks, &Steer{Intervention: iv, Scope: config.TokenScopeAll})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,9 +93,9 @@ func TestBakeAddsToExistingBias(t *testing.T) {
 	if res.BiasesShifted != 1 || res.BiasesAdded != 0 {
 		t.Fatalf("second bake: %+v", res)
 	}
-	o := Options{KVCacheType: "f32", FlashAttention: FlashAttentionOff}
+	o := Options{KVCacheType: config.KVCacheF32, FlashAttention: config.FlashAttentionOff}
 	toks, _ := m.Tokenize(testPrompt)
-	want, _ := load(t, path, o).Evaluate(context.Background(), toks, &Steer{Intervention: iv.Scaled(2), Scope: ScopeAll})
+	want, _ := load(t, path, o).Evaluate(context.Background(), toks, &Steer{Intervention: iv.Scaled(2), Scope: config.TokenScopeAll})
 	got, _ := load(t, twice, o).Evaluate(context.Background(), toks, nil)
 	if d := maxAbsDiff(got, want); d > 1e-4 {
 		t.Fatalf("twice-baked differs from 2x steering by %g", d)

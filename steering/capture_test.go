@@ -5,6 +5,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/steering/testmodel"
 )
 
@@ -15,12 +16,12 @@ func TestCaptureMatchesReference(t *testing.T) {
 	}
 }
 
-func testCaptureMatchesReference(t *testing.T, fa FlashAttention, tol float64) {
+func testCaptureMatchesReference(t *testing.T, fa config.FlashAttention, tol float64) {
 	spec := tinySpec(testmodel.F32)
 	w := testmodel.Random(spec)
 	// A small batch and two sequences per decode force prompts to be split
 	// across decodes and packed beside each other.
-	m := load(t, writeModel(t, spec, w), Options{BatchSize: 16, CaptureSequences: 3, ContextSize: 128, KVCacheType: "f32", FlashAttention: fa})
+	m := load(t, writeModel(t, spec, w), Options{BatchSize: 16, CaptureSequences: 3, ContextSize: 128, KVCacheType: config.KVCacheF32, FlashAttention: fa})
 	prompts := []string{"a", testPrompt, "Hola, ¿qué tal?", "สวัสดีครับ", "xy", "Guten Tag"}
 	layers := []int{2, 0, 1}
 	acts, err := m.CaptureLastToken(context.Background(), prompts, layers)
@@ -53,7 +54,7 @@ func testCaptureMatchesReference(t *testing.T, fa FlashAttention, tol float64) {
 	t.Logf("max relative difference to the Go reference: %.3g", worst)
 
 	// Packed capture equals one prompt at a time.
-	single := load(t, writeModel(t, spec, w), Options{CaptureSequences: 1, ContextSize: 128, KVCacheType: "f32", FlashAttention: fa})
+	single := load(t, writeModel(t, spec, w), Options{CaptureSequences: 1, ContextSize: 128, KVCacheType: config.KVCacheF32, FlashAttention: fa})
 	for i, p := range prompts {
 		one, err := single.CaptureLastToken(context.Background(), []string{p}, layers)
 		if err != nil {

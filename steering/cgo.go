@@ -16,12 +16,13 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
-	"strings"
 	"unsafe"
 
 	"github.com/ollama/ollama/llama"
 	"github.com/ollama/ollama/logutil"
 	"github.com/ollama/ollama/ml"
+
+	"github.com/asmr-search/generative-asmr/config"
 )
 
 // The binding keeps its C handles in unexported fields. We reach them with
@@ -125,25 +126,29 @@ func readShape(m *llama.Model) (Shape, error) {
 	return s, nil
 }
 
-// kvType maps a KV-cache type name to its ggml type.
-func kvType(name string) (C.int, error) {
-	switch strings.ToLower(name) {
-	case "f16":
+// kvType maps a KV-cache type to its ggml type.
+func kvType(t config.KVCacheType) (C.int, error) {
+	t, err := config.ParseKVCacheType(string(t))
+	if err != nil {
+		return 0, fmt.Errorf("KV cache type %w", err)
+	}
+	switch t {
+	case config.KVCacheF16:
 		return C.GGML_TYPE_F16, nil
-	case "f32":
+	case config.KVCacheF32:
 		return C.GGML_TYPE_F32, nil
-	case "q8_0":
+	case config.KVCacheQ8_0:
 		return C.GGML_TYPE_Q8_0, nil
-	case "q4_0":
+	case config.KVCacheQ4_0:
 		return C.GGML_TYPE_Q4_0, nil
 	}
-	return 0, fmt.Errorf("KV cache type %q: want f16, f32, q8_0 or q4_0", name)
+	return 0, fmt.Errorf("KV cache type %q: no ggml type for it", t)
 }
 
 // setKVType sets the element type of the KV cache (K and V) of contexts
 // made with p, which the binding does not expose.
-func setKVType(p *llama.ContextParams, name string) error {
-	t, err := kvType(name)
+func setKVType(p *llama.ContextParams, kv config.KVCacheType) error {
+	t, err := kvType(kv)
 	if err != nil {
 		return err
 	}

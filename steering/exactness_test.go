@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/steering/testmodel"
 )
 
@@ -29,9 +30,9 @@ func TestExactnessZeroShift(t *testing.T) {
 func assertZeroShiftIdentical(t *testing.T, m *Model, toks []int, base [][]float32, iv Intervention) {
 	t.Helper()
 	for _, st := range []*Steer{
-		{Intervention: Intervention{}, Scope: ScopeAll},
-		{Intervention: iv.Scaled(0), Scope: ScopeAll},
-		{Intervention: iv.Scaled(0), Scope: ScopeGeneration},
+		{Intervention: Intervention{}, Scope: config.TokenScopeAll},
+		{Intervention: iv.Scaled(0), Scope: config.TokenScopeAll},
+		{Intervention: iv.Scaled(0), Scope: config.TokenScopeGeneration},
 	} {
 		got, err := m.Evaluate(context.Background(), toks, st)
 		if err != nil {
@@ -53,7 +54,7 @@ func TestExactnessBakedBias(t *testing.T) {
 			spec := tinySpec(testmodel.F32)
 			w := testmodel.Random(spec)
 			// An F32 KV cache keeps the comparison free of F16 rounding.
-			o := Options{FlashAttention: fm.fa, KVCacheType: "f32"}
+			o := Options{FlashAttention: fm.fa, KVCacheType: config.KVCacheF32}
 			m := load(t, writeModel(t, spec, w), o)
 			sh := m.Shape()
 			heads := []Head{{0, 1}, {0, 3}, {1, 0}, {2, 2}, {2, 3}}
@@ -83,7 +84,7 @@ func TestExactnessBakedBias(t *testing.T) {
 
 			toks, _ := m.Tokenize(testPrompt)
 			ctx := context.Background()
-			steered, err := m.Evaluate(ctx, toks, &Steer{Intervention: iv, Scope: ScopeAll})
+			steered, err := m.Evaluate(ctx, toks, &Steer{Intervention: iv, Scope: config.TokenScopeAll})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -127,7 +128,7 @@ func TestExactnessGenerationScope(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			gen, err := m.Evaluate(ctx, toks, &Steer{Intervention: iv, Scope: ScopeGeneration})
+			gen, err := m.Evaluate(ctx, toks, &Steer{Intervention: iv, Scope: config.TokenScopeGeneration})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -140,7 +141,7 @@ func TestExactnessGenerationScope(t *testing.T) {
 			if d := maxAbsDiff(plain[n-1:], gen[n-1:]); d < 0.1 {
 				t.Fatalf("last prompt position moved only %g", d)
 			}
-			all, _ := m.Evaluate(ctx, toks, &Steer{Intervention: iv, Scope: ScopeAll})
+			all, _ := m.Evaluate(ctx, toks, &Steer{Intervention: iv, Scope: config.TokenScopeAll})
 			if d := maxAbsDiff(plain[:1], all[:1]); d < 0.1 {
 				t.Fatalf("scope all left position 0 unchanged (%g)", d)
 			}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/internal/gemmatest"
 )
 
@@ -27,7 +28,7 @@ func gemma(t *testing.T) *Model {
 	t.Helper()
 	path := gemmatest.Path(t)
 	gemmaOnce.Do(func() {
-		gemmaModel, gemmaErr = Load(path, Options{Threads: 2, ContextSize: 1024, KVCacheType: "f32", Slots: 1})
+		gemmaModel, gemmaErr = Load(path, Options{Threads: 2, ContextSize: 1024, KVCacheType: config.KVCacheF32, Slots: 1})
 	})
 	if gemmaErr != nil {
 		t.Fatalf("load %s: %v", path, gemmaErr)
@@ -160,7 +161,7 @@ func TestGemmaSteersAndCapturesEveryLayer(t *testing.T) {
 			heads = append(heads, Head{l, h})
 		}
 		iv := randomIntervention(sh, heads, 4, uint64(l))
-		got, err := m.Evaluate(ctx, toks, &Steer{Intervention: iv, Scope: ScopeAll})
+		got, err := m.Evaluate(ctx, toks, &Steer{Intervention: iv, Scope: config.TokenScopeAll})
 		if err != nil {
 			t.Fatalf("layer %d: %v", l, err)
 		}
@@ -228,7 +229,7 @@ func TestGemmaExactness(t *testing.T) {
 
 	// Scope generation: every position before the last is bit-identical,
 	// the last one moves.
-	got, err := m.Evaluate(ctx, toks, &Steer{Intervention: iv, Scope: ScopeGeneration})
+	got, err := m.Evaluate(ctx, toks, &Steer{Intervention: iv, Scope: config.TokenScopeGeneration})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +251,7 @@ func TestGemmaPackedCaptureAgrees(t *testing.T) {
 	prompts := []string{"a", "Wer hat das Telefon erfunden?", "Hola, ¿qué tal?", "สวัสดีครับ", "電話を発明したのは誰ですか", "Guten Tag"}
 	layers := []int{0, 5, 11, 17}
 	run := func(seqs int) []Activations {
-		m, err := Load(path, Options{Threads: 2, ContextSize: 256, KVCacheType: "f32", CaptureSequences: seqs, BatchSize: 16})
+		m, err := Load(path, Options{Threads: 2, ContextSize: 256, KVCacheType: config.KVCacheF32, CaptureSequences: seqs, BatchSize: 16})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/ollama/ollama/llama"
+
+	"github.com/asmr-search/generative-asmr/config"
 )
 
 // Params controls one generation.
@@ -253,7 +255,7 @@ func (s *slot) prefill(ctx context.Context, tokens []int, st *Steer, allLogits b
 		switch {
 		case !st.active():
 			s.steerColumns(0, 0)
-		case st.Scope == ScopeAll:
+		case st.Scope == config.TokenScopeAll:
 			s.steerColumns(0, n)
 		case end == len(tokens):
 			s.steerColumns(n-1, n) // generation scope: the last prompt token

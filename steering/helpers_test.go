@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/steering/testmodel"
 )
 
@@ -99,8 +100,8 @@ func identical(a, b []float32) bool {
 // and the softmax accumulators through F16, the other path stays in F32.
 var flashModes = []struct {
 	name string
-	fa   FlashAttention
+	fa   config.FlashAttention
 	tol  float64
-}{{"fa-off", FlashAttentionOff, 1e-4}, {"fa-on", FlashAttentionOn, 2e-3}}
+}{{"fa-off", config.FlashAttentionOff, 1e-4}, {"fa-on", config.FlashAttentionOn, 2e-3}}
 
 const testPrompt = "Wer hat das Telefon erfunden? Qui a inventé le téléphone? 誰が電話を発明したか"

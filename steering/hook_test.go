@@ -5,6 +5,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/steering/testmodel"
 )
 
@@ -17,7 +18,7 @@ func TestStagingPathMatchesHostPath(t *testing.T) {
 	iv := randomIntervention(sh, []Head{{0, 0}, {1, 2}, {2, 1}}, 1, 9)
 	toks, _ := m.Tokenize(testPrompt)
 	ctx := context.Background()
-	for _, scope := range []Scope{ScopeAll, ScopeGeneration} {
+	for _, scope := range []config.TokenScope{config.TokenScopeAll, config.TokenScopeGeneration} {
 		st := &Steer{Intervention: iv, Scope: scope}
 		host, err := m.Evaluate(ctx, toks, st)
 		if err != nil {
@@ -52,12 +53,12 @@ func TestSteeringOnGPU(t *testing.T) {
 	}
 	spec := tinySpec(testmodel.F32)
 	w := testmodel.Random(spec)
-	gpu := load(t, writeModel(t, spec, w), Options{GPULayers: -1, KVCacheType: "f32", FlashAttention: FlashAttentionOff})
-	cpu := load(t, writeModel(t, spec, w), Options{KVCacheType: "f32", FlashAttention: FlashAttentionOff})
+	gpu := load(t, writeModel(t, spec, w), Options{GPULayers: -1, KVCacheType: config.KVCacheF32, FlashAttention: config.FlashAttentionOff})
+	cpu := load(t, writeModel(t, spec, w), Options{KVCacheType: config.KVCacheF32, FlashAttention: config.FlashAttentionOff})
 	sh := gpu.Shape()
 	iv := randomIntervention(sh, allHeads(sh), 0.5, 4)
 	toks, _ := gpu.Tokenize(testPrompt)
-	st := &Steer{Intervention: iv, Scope: ScopeAll}
+	st := &Steer{Intervention: iv, Scope: config.TokenScopeAll}
 	g, err := gpu.Evaluate(context.Background(), toks, st)
 	if err != nil {
 		t.Fatal(err)

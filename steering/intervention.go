@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/asmr-search/generative-asmr/config"
 )
 
 // Head names one attention head.
@@ -109,55 +111,13 @@ func (iv Intervention) Validate(s Shape) error {
 	return nil
 }
 
-// Scope says which token positions are steered.
-type Scope int
-
-const (
-	// ScopeGeneration steers the last prompt token and every generated token,
-	// as inference-time intervention (ITI) does. It is the default.
-	ScopeGeneration Scope = iota
-	// ScopeAll steers every position, prompt included. It equals running a
-	// copy of the model whose attn_output.bias carries W_o·shift.
-	ScopeAll
-)
-
-func (s Scope) String() string {
-	switch s {
-	case ScopeGeneration:
-		return "generation"
-	case ScopeAll:
-		return "all"
-	}
-	return fmt.Sprintf("Scope(%d)", int(s))
-}
-
-// ParseScope reads "generation" or "all"; "" means generation.
-func ParseScope(s string) (Scope, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "", "generation":
-		return ScopeGeneration, nil
-	case "all":
-		return ScopeAll, nil
-	}
-	return 0, fmt.Errorf("token scope %q: want \"generation\" (last prompt token and generated tokens) or \"all\" (every token)", s)
-}
-
-// MarshalText and UnmarshalText let Scope live in YAML and JSON.
-func (s Scope) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
-
-func (s *Scope) UnmarshalText(b []byte) error {
-	v, err := ParseScope(string(b))
-	if err != nil {
-		return err
-	}
-	*s = v
-	return nil
-}
-
 // Steer is an intervention with its token scope.
 type Steer struct {
 	Intervention Intervention
-	Scope        Scope
+	// Scope is which positions are shifted: the last prompt token and the
+	// generated ones (config.TokenScopeGeneration, the default, ""), or
+	// every position (config.TokenScopeAll).
+	Scope config.TokenScope
 }
 
 func (st *Steer) active() bool { return st != nil && len(st.Intervention) > 0 }

@@ -16,16 +16,8 @@ import (
 	"github.com/ollama/ollama/llama"
 	"github.com/ollama/ollama/ml"
 
+	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/steering/ollamastore"
-)
-
-// FlashAttention selects llama.cpp's flash-attention kernel.
-type FlashAttention int
-
-const (
-	FlashAttentionAuto FlashAttention = iota
-	FlashAttentionOn
-	FlashAttentionOff
 )
 
 // Options sets how a model is opened. Zero values pick sensible defaults.
@@ -49,14 +41,14 @@ type Options struct {
 	// Slots is the number of generations that may run at once, each with its
 	// own context and KV cache; 0 = 1.
 	Slots int
-	// FlashAttention: auto by default.
-	FlashAttention FlashAttention
+	// FlashAttention: auto by default ("").
+	FlashAttention config.FlashAttention
 	// CaptureSequences is how many prompts CaptureLastToken packs into one
 	// decode; 0 = 8.
 	CaptureSequences int
-	// KVCacheType is the element type of the KV cache: "f16" (default),
-	// "f32" (exact, twice the memory), "q8_0" or "q4_0".
-	KVCacheType string
+	// KVCacheType is the element type of the KV cache: f16 by default
+	// (""), f32 (exact, twice the memory), q8_0 or q4_0.
+	KVCacheType config.KVCacheType
 	// ChatTemplate overrides the GGUF's chat template: a template text or
 	// the name of one of llama.cpp's built-in templates ("gemma",
 	// "chatml", "llama3", ...), or ChatTemplateNone for no frame at all
@@ -89,7 +81,7 @@ func (o Options) withDefaults() Options {
 		o.Poll = 50
 	}
 	if o.KVCacheType == "" {
-		o.KVCacheType = "f16"
+		o.KVCacheType = config.DefaultKVCacheType
 	}
 	return o
 }
@@ -343,9 +335,9 @@ func (m *Model) newSlot(nCtx, nSeq int) (*slot, error) {
 	o := m.opts
 	fa := ml.FlashAttentionAuto
 	switch o.FlashAttention {
-	case FlashAttentionOn:
+	case config.FlashAttentionOn:
 		fa = ml.FlashAttentionEnabled
-	case FlashAttentionOff:
+	case config.FlashAttentionOff:
 		fa = ml.FlashAttentionDisabled
 	}
 	h, err := newHook(m.shape.Layers, m.shape.Width(), o.BatchSize)

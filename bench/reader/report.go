@@ -1,6 +1,7 @@
 package reader
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"runtime"
@@ -9,7 +10,7 @@ import (
 	"time"
 
 	"github.com/asmr-search/generative-asmr/bench/internal/sysinfo"
-	"github.com/asmr-search/generative-asmr/steering"
+	"github.com/asmr-search/generative-asmr/config"
 )
 
 // report is the Markdown report of the measured configurations; the
@@ -97,15 +98,7 @@ func median(v []float64) float64 {
 }
 
 // flashName and mmapName are the -flash-attn and -mmap values of o.
-func flashName(f steering.FlashAttention) string {
-	switch f {
-	case steering.FlashAttentionOn:
-		return "on"
-	case steering.FlashAttentionOff:
-		return "off"
-	}
-	return "auto"
-}
+func flashName(f config.FlashAttention) string { return string(cmp.Or(f, config.FlashAttentionAuto)) }
 
 func mmapName(m *bool) string {
 	switch {

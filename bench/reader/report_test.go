@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/steering"
 	"github.com/asmr-search/generative-asmr/steering/testmodel"
 )
@@ -18,7 +19,7 @@ func TestReport(t *testing.T) {
 	on := true
 	cfg := Config{
 		Spec:    testmodel.Spec{Name: "tiny", Layers: 3, Heads: 4, KVHeads: 2, HeadDim: 32, FFN: 192, Type: testmodel.F32},
-		Options: steering.Options{Threads: 4, ContextSize: 2048, BatchSize: 512, FlashAttention: steering.FlashAttentionOff, Mmap: &on},
+		Options: steering.Options{Threads: 4, ContextSize: 2048, BatchSize: 512, FlashAttention: config.FlashAttentionOff, Mmap: &on},
 		Rounds:  2, PromptTokens: 128, GenTokens: 32,
 	}
 	runs := func(decode ...float64) []sample {

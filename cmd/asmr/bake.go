@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/asmr-search/generative-asmr/config"
+	"github.com/asmr-search/generative-asmr/profile"
 	"github.com/asmr-search/generative-asmr/steering"
 )
 
@@ -13,7 +13,7 @@ import (
 func runBake(ctx context.Context, args []string) error {
 	fs := newFlags("bake", "-model m.gguf -profile p.yaml -alpha-ac A -alpha-cl B -o out.gguf")
 	model := fs.String("model", "", "source GGUF file (required)")
-	profile := fs.String("profile", "", "steering profile (required)")
+	profilePath := fs.String("profile", "", "steering profile (required)")
 	alphaAC := fs.Float64("alpha-ac", 0, "steering strength for AC (accuracy in content)")
 	alphaCL := fs.Float64("alpha-cl", 0, "steering strength for CL (coherence in language)")
 	topK := fs.Int("top-k", 0, "use at most K heads per attribute (0 = all in the profile)")
@@ -22,18 +22,18 @@ func runBake(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *model == "" || *profile == "" || *out == "" {
+	if *model == "" || *profilePath == "" || *out == "" {
 		return fmt.Errorf("-model, -profile and -o are required (see asmr bake -h)")
 	}
-	kind, err := config.ParseDirectionKind(*dir)
+	kind, err := profile.ParseDirectionKind(*dir)
 	if err != nil {
 		return fmt.Errorf("-direction: %w", err)
 	}
-	p, err := config.LoadProfile(*profile)
+	p, err := profile.Load(*profilePath)
 	if err != nil {
 		return err
 	}
-	id, err := config.ModelFingerprint(*model)
+	id, err := profile.ModelFingerprint(*model)
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func runBake(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	note := fmt.Sprintf("profile %s, alphaAC %g, alphaCL %g, direction %s, topK %d.", *profile, *alphaAC, *alphaCL, kind, *topK)
+	note := fmt.Sprintf("profile %s, alphaAC %g, alphaCL %g, direction %s, topK %d.", *profilePath, *alphaAC, *alphaCL, kind, *topK)
 	res, err := steering.Bake(*model, *out, iv, note)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/asmr-search/generative-asmr/config"
+	"github.com/asmr-search/generative-asmr/profile"
 	"github.com/asmr-search/generative-asmr/steering"
 )
 
@@ -72,7 +73,7 @@ func TestProbeCLIEndToEnd(t *testing.T) {
 	if err != nil || strings.Count(string(csv), "\n") != 1+3*4 {
 		t.Fatalf("CL csv (%v):\n%s", err, csv)
 	}
-	p, err := config.LoadProfile(filepath.Join(dir, "both.yaml"))
+	p, err := profile.Load(filepath.Join(dir, "both.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,8 +88,8 @@ func TestProbeCLIEndToEnd(t *testing.T) {
 
 	// Split, then merge back.
 	ac, cl := *p, *p
-	ac.Attributes = map[string]*config.Attribute{"AC": p.Attributes["AC"]}
-	cl.Attributes = map[string]*config.Attribute{"CL": p.Attributes["CL"]}
+	ac.Attributes = map[string]*profile.Attribute{"AC": p.Attributes["AC"]}
+	cl.Attributes = map[string]*profile.Attribute{"CL": p.Attributes["CL"]}
 	if err := ac.Save(filepath.Join(dir, "ac.yaml")); err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +97,7 @@ func TestProbeCLIEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	capture(t, runProfile, "merge", "-o", filepath.Join(dir, "merged.yaml"), filepath.Join(dir, "ac.yaml"), filepath.Join(dir, "cl.yaml"))
-	merged, err := config.LoadProfile(filepath.Join(dir, "merged.yaml"))
+	merged, err := profile.Load(filepath.Join(dir, "merged.yaml"))
 	if err != nil || len(merged.Attributes) != 2 {
 		t.Fatalf("merged profile: %v, %d attributes", err, len(merged.Attributes))
 	}
@@ -107,21 +108,21 @@ func TestProbeCLIEndToEnd(t *testing.T) {
 		t.Fatalf("bake does not state its token scope:\n%s", out)
 	}
 	// The baked file runs unsteered as the original runs steered, scope all.
-	m, err := steering.Load(model, steering.Options{Threads: 2, ContextSize: 256, KVCacheType: "f32", FlashAttention: steering.FlashAttentionOff})
+	m, err := steering.Load(model, steering.Options{Threads: 2, ContextSize: 256, KVCacheType: config.KVCacheF32, FlashAttention: config.FlashAttentionOff})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	b, err := steering.Load(baked, steering.Options{Threads: 2, ContextSize: 256, KVCacheType: "f32", FlashAttention: steering.FlashAttentionOff})
+	b, err := steering.Load(baked, steering.Options{Threads: 2, ContextSize: 256, KVCacheType: config.KVCacheF32, FlashAttention: config.FlashAttentionOff})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	iv, err := steering.ProfileIntervention(merged, config.DirectionProbe, 4, 6, 0)
+	iv, err := steering.ProfileIntervention(merged, profile.DirectionProbe, 4, 6, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := m.Generate(context.Background(), "Wie spät ist es?", steering.Params{MaxTokens: 16, Steer: &steering.Steer{Intervention: iv, Scope: steering.ScopeAll}})
+	want, err := m.Generate(context.Background(), "Wie spät ist es?", steering.Params{MaxTokens: 16, Steer: &steering.Steer{Intervention: iv, Scope: config.TokenScopeAll}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/eval"
 	"github.com/asmr-search/generative-asmr/eval/harness"
+	"github.com/asmr-search/generative-asmr/profile"
 )
 
 // runEval is `asmr eval run|sweep`: it scores the reader on XOR-TyDi QA or
@@ -98,8 +99,8 @@ func newEvalFlags(name, summary string) (*flag.FlagSet, *evalFlags) {
 	fs.StringVar(&f.queryVectors, "query-vectors", "", "question vectors for nearVector: JSONL of {id, lang, vector}")
 	fs.StringVar(&f.model, "model", "", "in-process: GGUF file or Ollama model name (required); -weaviate: a model name of the server's ops file (default: its default)")
 	fs.StringVar(&f.profile, "profile", "", "in-process: steering profile YAML; -weaviate: a profile name of the server's ops file (default: its default)")
-	fs.StringVar(&f.direction, "direction", string(config.DefaultDirectionKind), "steering direction: probe or mass-mean")
-	fs.StringVar(&f.scope, "scope", config.TokenScopeGeneration, "steered tokens: generation or all")
+	fs.StringVar(&f.direction, "direction", string(profile.DefaultDirectionKind), "steering direction: probe or mass-mean")
+	fs.StringVar(&f.scope, "scope", string(config.TokenScopeGeneration), "steered tokens: generation or all")
 	fs.StringVar(&f.shots, "shots", "", "1-shot examples, JSONL of {lang, question, passage, answer} (default: the built-in ones, see docs/reproduce.md)")
 	fs.StringVar(&f.template, "template", "", "file with the zero-shot prompt template ({{passages}}, {{question}}, {{language}}; default: the module's)")
 	fs.StringVar(&f.answerLang, "answer-language", "item", "item: tell the reader the item's language; auto: the reader detects the question's")
@@ -244,9 +245,9 @@ func evalSweep(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	for _, a := range splitList(*attrs) {
 		switch strings.ToUpper(a) {
-		case config.AttributeAC:
+		case profile.AttributeAC:
 			g.AC = true
-		case config.AttributeCL:
+		case profile.AttributeCL:
 			g.CL = true
 		default:
 			return fmt.Errorf("-attributes: %q is not AC or CL", a)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/steering"
 )
 
@@ -25,8 +26,8 @@ func (f *readerFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.batch, "batch", 512, "tokens per decode")
 	fs.IntVar(&f.gpuLayers, "gpu-layers", 0, "layers to offload to a GPU backend from OLLAMA_LIBRARY_PATH (-1 = all)")
 	fs.StringVar(&f.mmap, "mmap", "auto", "map the weights: auto (off on CPU), on or off")
-	fs.StringVar(&f.flash, "flash-attn", "auto", "flash attention: auto, on or off")
-	fs.StringVar(&f.kvType, "kv-type", "f16", "KV cache type: f16, f32, q8_0 or q4_0")
+	fs.StringVar(&f.flash, "flash-attn", string(config.FlashAttentionAuto), "flash attention: auto, on or off")
+	fs.StringVar(&f.kvType, "kv-type", string(config.DefaultKVCacheType), "KV cache type: f16, f32, q8_0 or q4_0")
 	fs.IntVar(&f.poll, "poll", 0, "CPU threadpool polling level 1..100 (0 = 50, -1 = no persistent pool)")
 }
 
@@ -41,7 +42,7 @@ func (f *readerFlags) options() (steering.Options, error) {
 // report them together with its own flags' problems.
 func (f *readerFlags) check() (steering.Options, []string) {
 	var ps []string
-	o := steering.Options{Threads: f.threads, ContextSize: f.ctxSize, BatchSize: f.batch, GPULayers: f.gpuLayers, KVCacheType: f.kvType, Poll: f.poll}
+	o := steering.Options{Threads: f.threads, ContextSize: f.ctxSize, BatchSize: f.batch, GPULayers: f.gpuLayers, Poll: f.poll}
 	if f.threads < 0 {
 		ps = append(ps, fmt.Sprintf("-threads %d: want 0 (every CPU) or more", f.threads))
 	}
@@ -57,11 +58,11 @@ func (f *readerFlags) check() (steering.Options, []string) {
 	if f.poll < -1 || f.poll > 100 {
 		ps = append(ps, fmt.Sprintf("-poll %d: want -1 (no persistent pool), 0 (50) or 1 to 100", f.poll))
 	}
-	switch f.kvType {
-	case "f16", "f32", "q8_0", "q4_0":
-	default:
-		ps = append(ps, fmt.Sprintf("-kv-type %q: want f16, f32, q8_0 or q4_0", f.kvType))
+	kv, err := config.ParseKVCacheType(f.kvType)
+	if err != nil {
+		ps = append(ps, fmt.Sprintf("-kv-type %v", err))
 	}
+	o.KVCacheType = kv
 	switch f.mmap {
 	case "auto":
 	case "on", "off":
@@ -70,16 +71,11 @@ func (f *readerFlags) check() (steering.Options, []string) {
 	default:
 		ps = append(ps, fmt.Sprintf("-mmap %q: want auto, on or off", f.mmap))
 	}
-	switch f.flash {
-	case "auto":
-		o.FlashAttention = steering.FlashAttentionAuto
-	case "on":
-		o.FlashAttention = steering.FlashAttentionOn
-	case "off":
-		o.FlashAttention = steering.FlashAttentionOff
-	default:
-		ps = append(ps, fmt.Sprintf("-flash-attn %q: want auto, on or off", f.flash))
+	fa, err := config.ParseFlashAttention(f.flash)
+	if err != nil {
+		ps = append(ps, fmt.Sprintf("-flash-attn %v", err))
 	}
+	o.FlashAttention = fa
 	return o, ps
 }
 

@@ -11,9 +11,9 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/internal/probing"
 	"github.com/asmr-search/generative-asmr/probes"
+	"github.com/asmr-search/generative-asmr/profile"
 )
 
 // runProbe is ASMR §3.2 (internal/probing): capture every head's
@@ -54,9 +54,9 @@ func runProbe(ctx context.Context, args []string) error {
 	}
 	for _, a := range strings.Split(*attrs, ",") {
 		switch a = strings.ToUpper(strings.TrimSpace(a)); a {
-		case config.AttributeAC:
+		case profile.AttributeAC:
 			cfg.AC = &probing.ACData{AC: *acPath, NQ: *nqPath, SQuAD: *squadPath, SQuADMax: *squadMax}
-		case config.AttributeCL:
+		case profile.AttributeCL:
 			cfg.CL = &probing.CLData{Sentences: *sentPath, Flores: *flores, XQuAD: *xquad,
 				Pairs: probes.PairOptions{Languages: strings.Split(*langs, ","), PerLanguage: *perLang, Same: *same, Different: *diff}}
 		default:

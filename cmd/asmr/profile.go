@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/asmr-search/generative-asmr/config"
+	"github.com/asmr-search/generative-asmr/profile"
 )
 
 // profileUsage is the help of `asmr profile`.
@@ -39,7 +39,7 @@ func runProfile(ctx context.Context, args []string) error {
 		if fs.NArg() != 1 {
 			return fmt.Errorf("usage: asmr profile show p.yaml")
 		}
-		p, err := config.LoadProfile(fs.Arg(0))
+		p, err := profile.Load(fs.Arg(0))
 		if err != nil {
 			return err
 		}
@@ -54,15 +54,15 @@ func runProfile(ctx context.Context, args []string) error {
 		if *out == "" || fs.NArg() < 2 {
 			return fmt.Errorf("usage: asmr profile merge -o out.yaml a.yaml b.yaml ...")
 		}
-		var ps []*config.Profile
+		var ps []*profile.Profile
 		for _, path := range fs.Args() {
-			p, err := config.LoadProfile(path)
+			p, err := profile.Load(path)
 			if err != nil {
 				return err
 			}
 			ps = append(ps, p)
 		}
-		merged, err := config.Merge(ps...)
+		merged, err := profile.Merge(ps...)
 		if err != nil {
 			return err
 		}

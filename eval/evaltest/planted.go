@@ -15,7 +15,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 
-	"github.com/asmr-search/generative-asmr/config"
+	"github.com/asmr-search/generative-asmr/profile"
 	"github.com/asmr-search/generative-asmr/steering/testmodel"
 )
 
@@ -128,13 +128,13 @@ func ScriptModel(dir string) (modelPath, profilePath string, err error) {
 	if err := testmodel.Write(modelPath, spec, w); err != nil {
 		return "", "", err
 	}
-	id, err := config.ModelFingerprint(modelPath)
+	id, err := profile.ModelFingerprint(modelPath)
 	if err != nil {
 		return "", "", err
 	}
-	p := config.NewProfile(id, "evaltest.ScriptModel")
-	p.Attributes[config.AttributeCL] = clAttribute(spec)
-	p.Attributes[config.AttributeAC] = acAttribute(spec)
+	p := profile.New(id, "evaltest.ScriptModel")
+	p.Attributes[profile.AttributeCL] = clAttribute(spec)
+	p.Attributes[profile.AttributeAC] = acAttribute(spec)
 	if err := p.Validate(); err != nil {
 		return "", "", fmt.Errorf("evaltest profile: %w", err)
 	}
@@ -173,11 +173,11 @@ func accuracyMap(spec testmodel.Spec) [][]float64 {
 	return acc
 }
 
-func clAttribute(spec testmodel.Spec) *config.Attribute {
+func clAttribute(spec testmodel.Spec) *profile.Attribute {
 	r := rand.New(rand.NewPCG(7, 11))
-	a := &config.Attribute{
+	a := &profile.Attribute{
 		Desired: "both sentences in the same language (planted: answer in Cyrillic script)",
-		Data: config.DataInfo{Description: "built by hand from the planted construction (evaltest.ScriptModel)",
+		Data: profile.DataInfo{Description: "built by hand from the planted construction (evaltest.ScriptModel)",
 			Samples: 0, Split: "4:1", Seed: 1},
 		Accuracy: accuracyMap(spec),
 	}
@@ -185,8 +185,8 @@ func clAttribute(spec testmodel.Spec) *config.Attribute {
 	acc := 0.95
 	for _, lh := range LanguageHeads {
 		lang[lh] = true
-		d := config.Direction{Sigma: Sigma, Vector: unit(spec.HeadDim, 0)}
-		a.Heads = append(a.Heads, config.HeadEntry{Layer: lh[0], Head: lh[1], Accuracy: acc, Probe: d, MassMean: d})
+		d := profile.Direction{Sigma: Sigma, Vector: unit(spec.HeadDim, 0)}
+		a.Heads = append(a.Heads, profile.HeadEntry{Layer: lh[0], Head: lh[1], Accuracy: acc, Probe: d, MassMean: d})
 		a.Accuracy[lh[0]][lh[1]] = acc
 		acc -= 0.05
 	}
@@ -196,8 +196,8 @@ func clAttribute(spec testmodel.Spec) *config.Attribute {
 			if lang[[2]int{l, h}] {
 				continue
 			}
-			d := config.Direction{Sigma: DecoySigma, Vector: randomUnit(r, spec.HeadDim)}
-			a.Heads = append(a.Heads, config.HeadEntry{Layer: l, Head: h, Accuracy: acc, Probe: d, MassMean: d})
+			d := profile.Direction{Sigma: DecoySigma, Vector: randomUnit(r, spec.HeadDim)}
+			a.Heads = append(a.Heads, profile.HeadEntry{Layer: l, Head: h, Accuracy: acc, Probe: d, MassMean: d})
 			a.Accuracy[l][h] = acc
 			acc -= 0.025
 		}
@@ -205,19 +205,19 @@ func clAttribute(spec testmodel.Spec) *config.Attribute {
 	return a
 }
 
-func acAttribute(spec testmodel.Spec) *config.Attribute {
+func acAttribute(spec testmodel.Spec) *profile.Attribute {
 	r := rand.New(rand.NewPCG(13, 17))
-	a := &config.Attribute{
+	a := &profile.Attribute{
 		Desired: "answer present (decoys only: steering AC has no planted effect)",
-		Data: config.DataInfo{Description: "random decoy directions (evaltest.ScriptModel)",
+		Data: profile.DataInfo{Description: "random decoy directions (evaltest.ScriptModel)",
 			Samples: 0, Split: "4:1", Seed: 1},
 		Accuracy: accuracyMap(spec),
 	}
 	acc := 0.7
 	for l := range spec.Layers {
 		for h := range spec.Heads {
-			d := config.Direction{Sigma: DecoySigma, Vector: randomUnit(r, spec.HeadDim)}
-			a.Heads = append(a.Heads, config.HeadEntry{Layer: l, Head: h, Accuracy: acc, Probe: d, MassMean: d})
+			d := profile.Direction{Sigma: DecoySigma, Vector: randomUnit(r, spec.HeadDim)}
+			a.Heads = append(a.Heads, profile.HeadEntry{Layer: l, Head: h, Accuracy: acc, Probe: d, MassMean: d})
 			a.Accuracy[l][h] = acc
 			acc -= 0.02
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/eval"
+	"github.com/asmr-search/generative-asmr/profile"
 	"github.com/asmr-search/generative-asmr/steering"
 )
 
@@ -90,10 +91,10 @@ func open(cfg Config, steered bool) (*session, error) {
 	case cfg.AnswerLanguage != "item" && cfg.AnswerLanguage != "auto":
 		return nil, fmt.Errorf("-answer-language %q: want item or auto", cfg.AnswerLanguage)
 	}
-	if _, err := config.ParseDirectionKind(cfg.Direction); err != nil {
+	if _, err := profile.ParseDirectionKind(cfg.Direction); err != nil {
 		return nil, fmt.Errorf("-direction: %w", err)
 	}
-	if _, err := steering.ParseScope(cfg.Scope); err != nil {
+	if _, err := config.ParseTokenScope(cfg.Scope); err != nil {
 		return nil, fmt.Errorf("-scope: %w", err)
 	}
 	s := &session{close: func() {}}

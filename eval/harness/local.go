@@ -11,6 +11,7 @@ import (
 
 	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/eval"
+	"github.com/asmr-search/generative-asmr/profile"
 	"github.com/asmr-search/generative-asmr/steering"
 )
 
@@ -22,7 +23,7 @@ import (
 type localReader struct {
 	m          *steering.Model
 	id         string
-	profile    *config.Profile
+	profile    *profile.Profile
 	profileSum string
 	det        *eval.LangDetector
 
@@ -38,7 +39,7 @@ func newLocalReader(cfg Config, langs []string) (*localReader, error) {
 		return nil, err
 	}
 	r := &localReader{m: m, ivs: map[eval.Steering]steering.Intervention{}}
-	id, err := config.ModelFingerprint(m.Path())
+	id, err := profile.ModelFingerprint(m.Path())
 	if err != nil {
 		m.Close()
 		return nil, err
@@ -50,7 +51,7 @@ func newLocalReader(cfg Config, langs []string) (*localReader, error) {
 			m.Close()
 			return nil, err
 		}
-		if r.profile, err = config.ParseProfile(data); err != nil {
+		if r.profile, err = profile.Parse(data); err != nil {
 			m.Close()
 			return nil, fmt.Errorf("-profile %s: %w", cfg.Profile, err)
 		}
@@ -87,7 +88,7 @@ func (r *localReader) intervention(st eval.Steering) (steering.Intervention, err
 	if r.profile == nil {
 		return nil, errors.New("steering needs a profile (-profile)")
 	}
-	kind, err := config.ParseDirectionKind(st.Direction)
+	kind, err := profile.ParseDirectionKind(st.Direction)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +134,7 @@ func (r *localReader) Read(ctx context.Context, req eval.Request) (eval.Response
 		if err != nil {
 			return eval.Response{}, err
 		}
-		scope, err := steering.ParseScope(st.Scope)
+		scope, err := config.ParseTokenScope(st.Scope)
 		if err != nil {
 			return eval.Response{}, err
 		}

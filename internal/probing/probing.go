@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/probes"
+	"github.com/asmr-search/generative-asmr/profile"
 	"github.com/asmr-search/generative-asmr/steering"
 )
 
@@ -75,14 +75,14 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer m.Close()
-	id, err := config.ModelFingerprint(m.Path())
+	id, err := profile.ModelFingerprint(m.Path())
 	if err != nil {
 		return err
 	}
 	sh := m.Shape()
 	fmt.Fprintf(cfg.Log, "model: %s (%d layers x %d heads, d_h %d)\n", m.Path(), sh.Layers, sh.Heads, sh.HeadDim)
 
-	profile := config.NewProfile(id, "asmr probe")
+	profile := profile.New(id, "asmr probe")
 	reportDir := cfg.ReportDir
 	if reportDir == "" {
 		reportDir = filepath.Dir(cfg.Out)
