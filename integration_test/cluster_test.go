@@ -115,12 +115,8 @@ languages: [en, de, fr, es, ja, ru]
 	// vectors, and nothing re-indexes them at restart. The on-disk indexing
 	// queue is flushed with the batch and replayed at restart. See
 	// docs/cluster.md.
-	env := Env{"ASMR_CONFIG": ops, "ASYNC_INDEXING": "true"}
-	for _, k := range []string{"ASMR_MODEL_PATH", "ASMR_OLLAMA_MODEL", "ASMR_PROFILE_PATH", "ASMR_THREADS", "ASMR_SLOTS",
-		"ASMR_CONTEXT_SIZE", "ASMR_GPU_LAYERS", "ASMR_QUEUE_LENGTH", "ASMR_REQUEST_TIMEOUT", "ASMR_MAX_PASSAGES",
-		"ASMR_MAX_PROMPT_TOKENS", "ASMR_LANGUAGES"} {
-		env[k] = "" // the caller's environment must not leak in
-	}
+	env := asmrEnv(ops)
+	env["ASYNC_INDEXING"] = "true"
 
 	c := StartCluster(t, ClusterOptions{Nodes: 3, Env: env, Dir: filepath.Join(dir, "cluster")})
 	t.Logf("3 nodes ready and healthy %v after the test began", time.Since(begin).Round(100*time.Millisecond))

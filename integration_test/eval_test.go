@@ -48,13 +48,7 @@ limits: {requestTimeout: 90s}
 `, model, profile)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env := Env{"ASMR_CONFIG": ops}
-	for _, k := range []string{"ASMR_MODEL_PATH", "ASMR_OLLAMA_MODEL", "ASMR_PROFILE_PATH", "ASMR_THREADS", "ASMR_SLOTS",
-		"ASMR_CONTEXT_SIZE", "ASMR_GPU_LAYERS", "ASMR_QUEUE_LENGTH", "ASMR_REQUEST_TIMEOUT", "ASMR_MAX_PASSAGES",
-		"ASMR_MAX_PROMPT_TOKENS", "ASMR_LANGUAGES"} {
-		env[k] = ""
-	}
-	s := StartServer(t, env)
+	s := StartServer(t, asmrEnv(ops))
 
 	// The fixture passages. bm25 cannot match a Russian question against
 	// an English passage, so each passage is also indexed with the

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/steering/testmodel"
 )
 
@@ -60,15 +61,14 @@ func writeOps(t testing.TB, dir, yaml string) string {
 }
 
 // asmrEnv is the server environment for an ops file: ASMR_CONFIG, and every
-// other ASMR_ override cleared so that the caller's environment cannot leak
-// into the test.
+// other variable of the ops configuration (config.EnvNames) cleared so that
+// the caller's environment cannot leak into the test.
 func asmrEnv(opsPath string) Env {
-	env := Env{"ASMR_CONFIG": opsPath}
-	for _, k := range []string{"ASMR_MODEL_PATH", "ASMR_OLLAMA_MODEL", "ASMR_PROFILE_PATH", "ASMR_THREADS", "ASMR_SLOTS",
-		"ASMR_CONTEXT_SIZE", "ASMR_GPU_LAYERS", "ASMR_QUEUE_LENGTH", "ASMR_REQUEST_TIMEOUT", "ASMR_MAX_PASSAGES",
-		"ASMR_MAX_PROMPT_TOKENS", "ASMR_LANGUAGES"} {
+	env := Env{}
+	for _, k := range config.EnvNames {
 		env[k] = ""
 	}
+	env[config.EnvConfig] = opsPath
 	return env
 }
 

@@ -103,7 +103,7 @@ func Run(ctx context.Context, cfg Config) (string, error) {
 		fmt.Fprintf(cfg.Log, "starting %s in %s ...\n", s.name, d)
 		c, err := localcluster.New(localcluster.Config{
 			Bin: cfg.Bin, Dir: d, Nodes: s.nodes,
-			Env:  map[string]string{"ASMR_CONFIG": ops, "ASMR_SLOTS": fmt.Sprint(s.slots), "ASMR_THREADS": ""},
+			Env:  map[string]string{config.EnvConfig: ops, config.EnvSlots: fmt.Sprint(s.slots), config.EnvThreads: ""},
 			Logf: func(f string, a ...any) { fmt.Fprintf(cfg.Log, "  "+f+"\n", a...) },
 		})
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/internal/localcluster"
 	"github.com/asmr-search/generative-asmr/internal/opsfile"
 )
@@ -92,11 +93,11 @@ func clusterUp(ctx context.Context, args []string) error {
 	fset := clusterFlags("up", "[-n 3] [-dir .cache/cluster] [-config ops.yaml] [-bin bin/weaviate-asmr]")
 	n := fset.Int("n", 3, "number of nodes")
 	dir := fset.String("dir", ".cache/cluster", "cluster folder: node data, logs, state file ("+stateFile+")")
-	cfgPath := fset.String("config", "", "ops YAML (ASMR_CONFIG) of every node; empty = the embedded default of `asmr run` (Gemma 3 270M, steered), written into -dir")
+	cfgPath := fset.String("config", "", "ops YAML ("+config.EnvConfig+") of every node; empty = the embedded default of `asmr run` (Gemma 3 270M, steered), written into -dir")
 	defaultModel := fset.String("model", ".cache/models/gemma-3-270m-q4_k_m.gguf", "the GGUF of the embedded default, without -config (make model fetches it)")
 	bin := fset.String("bin", "bin/weaviate-asmr", "weaviate-asmr binary")
-	threads := fset.Int("threads", 0, "ASMR_THREADS of every node: decoding threads per slot (0 = the config's; with the default config, CPUs / nodes)")
-	slots := fset.Int("slots", 0, "ASMR_SLOTS of every node: generations at once per node (0 = the config's)")
+	threads := fset.Int("threads", 0, config.EnvThreads+" of every node: decoding threads per slot (0 = the config's; with the default config, CPUs / nodes)")
+	slots := fset.Int("slots", 0, config.EnvSlots+" of every node: generations at once per node (0 = the config's)")
 	timeout := fset.Duration("timeout", 5*time.Minute, "how long to wait for every node to be ready")
 	env := envList{}
 	fset.Var(env, "env", "extra KEY=VALUE for every node (repeatable), e.g. -env LOG_LEVEL=debug")
@@ -140,10 +141,10 @@ func clusterUp(ctx context.Context, args []string) error {
 		}
 	}
 	if *threads > 0 {
-		env["ASMR_THREADS"] = fmt.Sprint(*threads)
+		env[config.EnvThreads] = fmt.Sprint(*threads)
 	}
 	if *slots > 0 {
-		env["ASMR_SLOTS"] = fmt.Sprint(*slots)
+		env[config.EnvSlots] = fmt.Sprint(*slots)
 	}
 	if *cfgPath, err = filepath.Abs(*cfgPath); err != nil {
 		return err
@@ -151,7 +152,7 @@ func clusterUp(ctx context.Context, args []string) error {
 	if _, err := os.Stat(*cfgPath); err != nil {
 		return fmt.Errorf("-config: %w", err)
 	}
-	env["ASMR_CONFIG"] = *cfgPath
+	env[config.EnvConfig] = *cfgPath
 
 	c, err := localcluster.New(localcluster.Config{
 		Bin: *bin, Dir: absDir, Nodes: *n, Env: env, Ports: ports,

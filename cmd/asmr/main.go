@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/asmr-search/generative-asmr/config"
 )
 
 type command struct {
@@ -61,7 +63,7 @@ func main() {
 		usage()
 		os.Exit(2)
 	}
-	if os.Getenv("ASMR_DEBUG") != "" {
+	if os.Getenv(config.EnvDebug) != "" {
 		slog.SetLogLoggerLevel(slog.LevelDebug)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 
+	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/internal/devserver"
 )
 
@@ -24,7 +25,7 @@ func runServer(ctx context.Context, args []string) error {
 		return err
 	}
 	return devserver.Run(ctx, devserver.Config{
-		Bin: *bin, Dir: *dir, Ops: os.Getenv("ASMR_CONFIG"), Model: *model,
+		Bin: *bin, Dir: *dir, Ops: os.Getenv(config.EnvConfig), Model: *model,
 		HTTPPort: *port, GRPCPort: *grpcPort, Demo: !*noDemo, Out: os.Stdout,
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/internal/localcluster"
 	"github.com/asmr-search/generative-asmr/internal/opsfile"
 	"github.com/asmr-search/generative-asmr/internal/weaviatehttp"
@@ -80,7 +81,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// A one-node cluster is a plain server; the kernel stops it if we die.
 	c, err := localcluster.New(localcluster.Config{
 		Bin: cfg.Bin, Dir: dir, Nodes: 1, Ports: ports,
-		Env:  map[string]string{"ASMR_CONFIG": ops},
+		Env:  map[string]string{config.EnvConfig: ops},
 		Logf: func(format string, args ...any) { fmt.Fprintf(cfg.Out, format+"\n", args...) },
 	})
 	if err != nil {

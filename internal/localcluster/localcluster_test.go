@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/asmr-search/generative-asmr/config"
 )
 
 func TestClusterEnv(t *testing.T) {
@@ -58,7 +60,7 @@ func TestNodeEnvStaysOnLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, err := New(Config{Bin: bin, Dir: dir, Nodes: 3,
-		Env:   map[string]string{"ASMR_CONFIG": "/x/asmr.yaml", "CLUSTER_BIND_ADDR": "0.0.0.0", "DISABLE_TELEMETRY": ""},
+		Env:   map[string]string{config.EnvConfig: "/x/asmr.yaml", "CLUSTER_BIND_ADDR": "0.0.0.0", "DISABLE_TELEMETRY": ""},
 		Ports: []Ports{{8080, 50051, 7100, 8300}, {8081, 50052, 7102, 8302}, {8082, 50053, 7104, 8304}}})
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +71,7 @@ func TestNodeEnvStaysOnLoopback(t *testing.T) {
 		"DISABLE_TELEMETRY":          "true",
 		"API_BASED_MODULES_DISABLED": "true",
 		"ENABLE_MODULES":             "generative-asmr",
-		"ASMR_CONFIG":                "/x/asmr.yaml",
+		config.EnvConfig:             "/x/asmr.yaml",
 	}
 	for i, n := range c.Nodes {
 		var join []string

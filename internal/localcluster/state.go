@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/asmr-search/generative-asmr/config"
 )
 
 // State is what a state file records: enough to find, check and stop the
@@ -27,7 +29,7 @@ func (c *Cluster) State() State {
 }
 
 func (c *Cluster) stateLocked() State {
-	s := State{Bin: c.cfg.Bin, Dir: c.cfg.Dir, Config: c.cfg.Env["ASMR_CONFIG"], Updated: time.Now().UTC()}
+	s := State{Bin: c.cfg.Bin, Dir: c.cfg.Dir, Config: c.cfg.Env[config.EnvConfig], Updated: time.Now().UTC()}
 	for _, n := range c.Nodes {
 		cp := *n
 		cp.proc = nil
@@ -88,7 +90,7 @@ func (s *State) Ports() []Ports {
 func Attach(s *State, cfg Config) (*Cluster, error) {
 	cfg.Bin, cfg.Dir, cfg.Nodes, cfg.Ports = s.Bin, s.Dir, len(s.Nodes), s.Ports()
 	if cfg.Env == nil && s.Config != "" {
-		cfg.Env = map[string]string{"ASMR_CONFIG": s.Config}
+		cfg.Env = map[string]string{config.EnvConfig: s.Config}
 	}
 	if cfg.ReadyTimeout == 0 {
 		cfg.ReadyTimeout = 3 * time.Minute
