@@ -11,6 +11,7 @@ import (
 	"github.com/weaviate/weaviate/entities/modulecapabilities"
 
 	"github.com/asmr-search/generative-asmr/config"
+	"github.com/asmr-search/generative-asmr/profile"
 )
 
 // ProviderName is the name of this module's per-query options in Weaviate's
@@ -78,8 +79,8 @@ func inputParams(prefix string) *graphql.InputObjectFieldConfig {
 				"alphaAC":        num("accuracy-in-content steering strength (x sigma); 0 = off"),
 				"alphaCL":        num("coherence-in-language steering strength (x sigma); 0 = off"),
 				"topK":           integer("heads steered per attribute; 0 = all in the profile"),
-				"direction":      str("probe or mass-mean"),
-				"tokenScope":     str("generation or all"),
+				"direction":      str(fmt.Sprintf("%s or %s", profile.DirectionProbe, profile.DirectionMassMean)),
+				"tokenScope":     str(fmt.Sprintf("%s or %s", config.TokenScopeGeneration, config.TokenScopeAll)),
 				"maxTokens":      integer("answer length cap in tokens"),
 				"temperature":    num("sampling temperature; 0 = greedy"),
 				"seed":           integer("sampler seed, 0 to 4294967295, when temperature > 0; unset = a fresh random seed per request"),
