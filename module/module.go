@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/sirupsen/logrus"
 	"github.com/weaviate/weaviate/entities/models"
@@ -51,6 +52,9 @@ func (m *Module) Init(ctx context.Context, params moduletools.ModuleInitParams) 
 	if params != nil && params.GetLogger() != nil {
 		logger = params.GetLogger()
 	}
+	// The module's packages log with slog: inside Weaviate, through its
+	// logger and at its LOG_LEVEL (llama.cpp's own log included).
+	slog.SetDefault(slog.New(newLogrusHandler(logger.WithField("module", Name))))
 	ops, err := config.LoadOpsFromEnv()
 	if err != nil {
 		return fmt.Errorf("init %s: %w", Name, err)
