@@ -8,6 +8,10 @@ BIN           := bin
 CACHE         := .cache
 SUDO          := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TEST_TIMEOUT  ?= 30m
+# E2E_TAGS is the build tag of the end-to-end tests (integration_test/),
+# which start the real server; make test and make vet pass it, a plain
+# go test ./... runs the unit tests only (as ollama's integration/ tests).
+E2E_TAGS      ?= e2e
 TEST_FUZZTIME ?= 15s
 BENCH_FLAGS   ?=
 
@@ -112,13 +116,13 @@ $(BIN)/weaviate-asmr: go.mod go.sum $(SERVER_SRCS) | deps
 	@touch $@
 
 vet: deps
-	$(GO) vet ./...
+	$(GO) vet -tags $(E2E_TAGS) ./...
 	@# The benchmark's peer is built from go.mod's tool line: keep its go.sum complete.
 	$(GO) list -deps github.com/ollama/ollama >/dev/null
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 test: deps vet model pyclient
-	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -tags $(E2E_TAGS) -timeout $(TEST_TIMEOUT) ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 
 # pyclient makes the Python virtual environment $(PYCLIENT) with the
@@ -138,19 +142,21 @@ $(PYCLIENT)/.stamp: integration_test/py/requirements.txt
 	$(PYCLIENT)/bin/python -m pip install --disable-pip-version-check -q -r $<
 	@touch $@
 
-# fuzz runs each fuzz target of config (the ops YAML, steering profiles,
-# class and query options) for FUZZTIME, one after another. An input that
-# fails is written to config/testdata/fuzz/<target>/; keep it there; plain
+# fuzz runs each fuzz target (package:target: the ops YAML and the class and
+# query options in config, steering profiles in profile) for FUZZTIME, one
+# after another. An input that fails is written to
+# <package>/testdata/fuzz/<target>/; keep it there; plain
 # go test then runs it as a regression case.
 FUZZTIME     ?= 20s
-FUZZ_TARGETS := FuzzParseOps FuzzParseProfile FuzzOptionsFromMap
+FUZZ_TARGETS := config:FuzzParseOps profile:FuzzParseProfile config:FuzzOptionsFromMap
 
 .PHONY: fuzz
 
 fuzz:
-	@for t in $(FUZZ_TARGETS); do \
-		echo "fuzz: $$t for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) ./config/ || exit 1; \
+	@for pt in $(FUZZ_TARGETS); do \
+		p=$${pt%%:*}; t=$${pt#*:}; \
+		echo "fuzz: $$p $$t for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) ./$$p/ || exit 1; \
 	done
 
 # bench writes bench/results.md (our reader against `ollama serve` on a

@@ -13,8 +13,12 @@
 //
 // BinaryPath builds bin/weaviate-asmr with `make build` when it is missing
 // or older than the sources it is made of (module/, config/, steering/,
-// probes/, cmd/weaviate-asmr/, go.mod, go.sum), so `go test ./...` works
-// right after `make deps`; the first build takes minutes. Every server is
-// stopped by t.Cleanup, and a failing test prints the tail of the server's
-// log. `go test -short` skips the tests that start a server.
+// probes/, cmd/weaviate-asmr/, go.mod, go.sum), so `go test -tags e2e
+// ./integration_test` works right after `make deps`; the first build takes
+// minutes. Every server is stopped by t.Cleanup, and a failing test prints
+// the tail of the server's log.
+//
+// The tests carry the build tag e2e (as ollama's integration/ tests do):
+// `make test` passes it, a plain `go test ./...` leaves them out, and
+// `go test -short -tags e2e` skips the ones that start a server.
 package integration_test
