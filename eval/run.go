@@ -405,6 +405,11 @@ func Run(ctx context.Context, o Options) (RunStats, error) {
 		go func() {
 			defer wg.Done()
 			for j := range ch {
+				// After the first error (or a cancel) no job starts: the
+				// feeder's select may still hand one over.
+				if ctx.Err() != nil {
+					continue
+				}
 				rec, err := o.answer(ctx, j)
 				if err != nil {
 					fail(fmt.Errorf("%s, %s item %s (seed %d): %w", j.system.Name, j.item.Lang, j.item.ID, j.seed, err))
