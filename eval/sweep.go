@@ -2,6 +2,7 @@ package eval
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/csv"
 	"fmt"
 	"image/color"
@@ -263,7 +264,7 @@ func WriteSweepPlot(path string, points []SweepPoint, metric, yLabel, title stri
 	p.Y.Min, p.Y.Max = 0, min(100, max(1, top*1.1))
 	for i, k := range ks {
 		pts := byK[k]
-		slices.SortFunc(pts, func(a, b SweepMean) int { return cmpFloat(a.Alpha, b.Alpha) })
+		slices.SortFunc(pts, func(a, b SweepMean) int { return cmp.Compare(a.Alpha, b.Alpha) })
 		e := errPoints{XYs: make(plotter.XYs, len(pts)), YErrors: make(plotter.YErrors, len(pts))}
 		withErr := false
 		for j, m := range pts {
@@ -293,14 +294,4 @@ func WriteSweepPlot(path string, points []SweepPoint, metric, yLabel, title stri
 		}
 	}
 	return p.Save(7*vg.Inch, 4.5*vg.Inch, path)
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

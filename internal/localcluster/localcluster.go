@@ -223,14 +223,9 @@ type Cluster struct {
 	mu sync.Mutex // guards Nodes' PID and proc, and the state file
 }
 
-// New lays out a cluster: names, folders and ports. It starts nothing.
-func New(cfg Config) (*Cluster, error) {
-	if cfg.Nodes < 1 {
-		return nil, fmt.Errorf("node count %d: want at least 1", cfg.Nodes)
-	}
-	if cfg.Bin == "" || cfg.Dir == "" {
-		return nil, errors.New("Bin and Dir are required")
-	}
+// withDefaults fills in the defaults of New and Attach: ReadyTimeout 3
+// minutes, StopTimeout 15 s, a Logf that drops everything.
+func (cfg Config) withDefaults() Config {
 	if cfg.ReadyTimeout == 0 {
 		cfg.ReadyTimeout = 3 * time.Minute
 	}
@@ -240,6 +235,18 @@ func New(cfg Config) (*Cluster, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
+	return cfg
+}
+
+// New lays out a cluster: names, folders and ports. It starts nothing.
+func New(cfg Config) (*Cluster, error) {
+	if cfg.Nodes < 1 {
+		return nil, fmt.Errorf("node count %d: want at least 1", cfg.Nodes)
+	}
+	if cfg.Bin == "" || cfg.Dir == "" {
+		return nil, errors.New("Bin and Dir are required")
+	}
+	cfg = cfg.withDefaults()
 	var err error
 	if cfg.Bin, err = filepath.Abs(cfg.Bin); err != nil {
 		return nil, err

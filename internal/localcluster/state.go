@@ -92,15 +92,7 @@ func Attach(s *State, cfg Config) (*Cluster, error) {
 	if cfg.Env == nil && s.Config != "" {
 		cfg.Env = map[string]string{config.EnvConfig: s.Config}
 	}
-	if cfg.ReadyTimeout == 0 {
-		cfg.ReadyTimeout = 3 * time.Minute
-	}
-	if cfg.StopTimeout == 0 {
-		cfg.StopTimeout = 15 * time.Second
-	}
-	if cfg.Logf == nil {
-		cfg.Logf = func(string, ...any) {}
-	}
+	cfg = cfg.withDefaults()
 	c := &Cluster{cfg: cfg}
 	for _, n := range s.Nodes {
 		cp := *n
