@@ -2,9 +2,6 @@ package main
 
 import (
 	"bytes"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -73,15 +70,7 @@ func TestPatchOrderFailsLoudly(t *testing.T) {
 // TestPatchOrderPinnedWeaviate patches the real file of the Weaviate
 // version in go.mod, so a version bump that moves the call fails here.
 func TestPatchOrderPinnedWeaviate(t *testing.T) {
-	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", weaviateModule).Output()
-	if err != nil || len(bytes.TrimSpace(dir)) == 0 {
-		t.Skipf("pinned Weaviate not in the module cache (go mod download %s): %v", weaviateModule, err)
-	}
-	src, err := os.ReadFile(filepath.Join(string(bytes.TrimSpace(dir)), OrderFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, changed, err := PatchOrder(src, orderPkg); err != nil || !changed {
+	if _, changed, err := PatchOrder(pinnedWeaviateFile(t, OrderFile), orderPkg); err != nil || !changed {
 		t.Errorf("changed %v, err %v", changed, err)
 	}
 }

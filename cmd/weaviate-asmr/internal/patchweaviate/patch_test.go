@@ -102,14 +102,7 @@ func TestPatchFailsLoudly(t *testing.T) {
 // TestPatchPinnedWeaviate patches the real file of the Weaviate version in
 // go.mod, so a version bump that moves the anchors fails here first.
 func TestPatchPinnedWeaviate(t *testing.T) {
-	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", weaviateModule).Output()
-	if err != nil || len(bytes.TrimSpace(dir)) == 0 {
-		t.Skipf("pinned Weaviate not in the module cache (go mod download %s): %v", weaviateModule, err)
-	}
-	src, err := os.ReadFile(filepath.Join(string(bytes.TrimSpace(dir)), PatchedFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := pinnedWeaviateFile(t, PatchedFile)
 	out, changed, err := Patch(src, pkg)
 	if err != nil {
 		t.Fatal(err)
@@ -168,4 +161,19 @@ func TestCopyOnce(t *testing.T) {
 	if ents, _ := os.ReadDir(base); len(ents) != 1 {
 		t.Errorf("leftovers next to the copy: %v", ents)
 	}
+}
+
+// pinnedWeaviateFile reads name from the Weaviate version in go.mod, as
+// the module cache holds it; the test is skipped when it is not there.
+func pinnedWeaviateFile(t *testing.T, name string) []byte {
+	t.Helper()
+	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", weaviateModule).Output()
+	if err != nil || len(bytes.TrimSpace(dir)) == 0 {
+		t.Skipf("pinned Weaviate not in the module cache (go mod download %s): %v", weaviateModule, err)
+	}
+	src, err := os.ReadFile(filepath.Join(string(bytes.TrimSpace(dir)), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
 }
