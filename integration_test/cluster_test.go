@@ -76,7 +76,8 @@ func TestClusterReplicatedGenerate(t *testing.T) {
 
 	// The tiny model of the fixture profile's shape, end-of-text zeroed so
 	// that every answer has exactly maxTokens tokens.
-	spec := testmodel.Spec{Layers: 3, Heads: 4, KVHeads: 2, HeadDim: 32, FFN: 192, Type: testmodel.F32, Seed: 7, ContextLength: 2048}
+	spec := testmodel.Tiny()
+	spec.Seed, spec.ContextLength = 7, 2048
 	w := testmodel.Random(spec)
 	e := spec.Embd()
 	clear(w.Output[testmodel.EOS*e : (testmodel.EOS+1)*e])

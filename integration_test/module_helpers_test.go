@@ -23,7 +23,9 @@ import (
 // heads x d_h 32; the fixture has no fingerprint, so it fits any such
 // llama model).
 func tinySpec() testmodel.Spec {
-	return testmodel.Spec{Layers: 3, Heads: 4, KVHeads: 2, HeadDim: 32, FFN: 192, Type: testmodel.F32, Seed: 7, ContextLength: 4096}
+	s := testmodel.Tiny()
+	s.Seed, s.ContextLength = 7, 4096
+	return s
 }
 
 // slowSpec is a larger model (8 layers, n_embd 512, Q4_0, about 15 MB)

@@ -22,7 +22,9 @@ import (
 
 // tinySpec is the shape of profile/testdata/profile-tiny.yaml.
 func tinySpec() testmodel.Spec {
-	return testmodel.Spec{Layers: 3, Heads: 4, KVHeads: 2, HeadDim: 32, FFN: 192, Type: testmodel.F32, Seed: 7}
+	s := testmodel.Tiny()
+	s.Seed = 7
+	return s
 }
 
 var (

@@ -13,7 +13,9 @@ import (
 // tinySpec is small enough that a test runs in milliseconds yet has GQA,
 // several layers and a head size that Q4_0 blocks divide.
 func tinySpec(t testmodel.WeightType) testmodel.Spec {
-	return testmodel.Spec{Layers: 3, Heads: 4, KVHeads: 2, HeadDim: 32, FFN: 192, Type: t, Seed: 7, ContextLength: 512, Name: "tiny"}
+	s := testmodel.Tiny()
+	s.Type, s.Seed, s.ContextLength, s.Name = t, 7, 512, "tiny"
+	return s
 }
 
 // writeModel writes spec with w (nil = from the seed) and returns its path.

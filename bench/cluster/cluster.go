@@ -152,6 +152,14 @@ func benchOps(modelPath string, cfg Config) *config.Ops {
 	}
 }
 
+// DefaultSpec is the synthetic model the benchmark serves when it is given
+// neither a GGUF nor a shape: 8 layers of 8 heads (4 KV heads, d_h 64), FFN
+// 1536, F16 weights, big enough that decoding, not the server, dominates a
+// query, and small enough for a 2-core machine.
+func DefaultSpec() testmodel.Spec {
+	return testmodel.Spec{Layers: 8, Heads: 8, KVHeads: 4, HeadDim: 64, FFN: 1536, Type: testmodel.F16}
+}
+
 // SyntheticModel writes (once) a GGUF of spec with random weights into
 // dir and returns its path and a description for the report. Its
 // end-of-text logit row is zero, so every answer is exactly MaxTokens long

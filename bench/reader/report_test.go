@@ -18,7 +18,7 @@ func TestReport(t *testing.T) {
 	}
 	on := true
 	cfg := Config{
-		Spec:    testmodel.Spec{Name: "tiny", Layers: 3, Heads: 4, KVHeads: 2, HeadDim: 32, FFN: 192, Type: testmodel.F32},
+		Spec:    tinySpec(),
 		Options: steering.Options{Threads: 4, ContextSize: 2048, BatchSize: 512, FlashAttention: config.FlashAttentionOff, Mmap: &on},
 		Rounds:  2, PromptTokens: 128, GenTokens: 32,
 	}
@@ -57,4 +57,10 @@ func TestPromptAndMedian(t *testing.T) {
 	if len(layersOf([]steering.Head{{Layer: 1}, {Layer: 1, Head: 2}, {Layer: 3}})) != 2 {
 		t.Error("layersOf")
 	}
+}
+
+func tinySpec() testmodel.Spec {
+	s := testmodel.Tiny()
+	s.Name = "tiny"
+	return s
 }

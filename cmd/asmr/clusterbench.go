@@ -48,7 +48,8 @@ func clusterBench(ctx context.Context, args []string) error {
 			}
 		})
 		if !shapeSet {
-			sf.layers, sf.heads, sf.kvHeads, sf.headDim, sf.ffn, sf.typ = 8, 8, 4, 64, 1536, "f16"
+			d := clusterbench.DefaultSpec()
+			sf.layers, sf.heads, sf.kvHeads, sf.headDim, sf.ffn, sf.typ = d.Layers, d.Heads, d.KVHeads, d.HeadDim, d.FFN, d.Type.String()
 		}
 		spec, err := sf.spec()
 		if err != nil {

@@ -36,7 +36,8 @@ func (f *specFlags) spec() (testmodel.Spec, error) {
 	var s testmodel.Spec
 	switch f.shape {
 	case "tiny":
-		s = testmodel.Spec{Layers: 3, Heads: 4, KVHeads: 2, HeadDim: 32, FFN: 192, Type: testmodel.F32, Name: "asmr-tiny"}
+		s = testmodel.Tiny()
+		s.Name = "asmr-tiny"
 	case "tinyllama":
 		s = testmodel.TinyLlama()
 	default:

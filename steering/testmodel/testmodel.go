@@ -63,6 +63,15 @@ type Spec struct {
 	Name string
 }
 
+// Tiny is the shape of the tests' tiny model and of the fixture profile
+// (profile/testdata/profile-tiny.yaml): 3 layers, 4 heads, 2 KV heads,
+// d_h 32, FFN 192, F32 weights, small enough that a test runs in
+// milliseconds yet with GQA, several layers and a head size that Q4_0
+// blocks divide. Seed, Name and ContextLength are left to the caller.
+func Tiny() Spec {
+	return Spec{Layers: 3, Heads: 4, KVHeads: 2, HeadDim: 32, FFN: 192, Type: F32}
+}
+
 // TinyLlama is the shape of TinyLlama-1.1B (22 layers, 32 heads, 4 KV heads,
 // n_embd 2048, FFN 5632, 32000 tokens) in Q4_0: a synthetic model of it runs
 // at the speed of the real one, which is what benchmarks need.
