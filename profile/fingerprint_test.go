@@ -90,7 +90,9 @@ func byteTokens() []string {
 	return toks
 }
 
-// writeGGUF writes a small llama GGUF with the keys of DESIGN.md's test model.
+// writeGGUF writes a small llama GGUF with the keys a llama.cpp llama model
+// has (general.architecture, llama.block_count, llama.attention.head_count,
+// ...), enough for the fingerprint.
 func writeGGUF(t testing.TB, path string, s ggufSpec) {
 	t.Helper()
 	embd := s.heads * s.headDim
