@@ -70,3 +70,16 @@ func CheckPromptTemplate(t string) error {
 	}
 	return nil
 }
+
+// NumberPassages writes passages as {{passages}} shows them to the reader:
+// "[1] text", one block each, best ranked first, separated by a blank line.
+func NumberPassages(passages []string) string {
+	var b strings.Builder
+	for i, p := range passages {
+		if i > 0 {
+			b.WriteString("\n\n")
+		}
+		fmt.Fprintf(&b, "[%d] %s", i+1, p)
+	}
+	return b.String()
+}

@@ -324,7 +324,7 @@ func (w *WeaviateReader) parse(resp *models.GraphQLResponse, req Request) (Respo
 }
 
 // passageText renders one retrieved object as the module renders it for the
-// reader (module/prompt.go passageTexts): the trimmed value when the object
+// reader (module/passages.go passageTexts): the trimmed value when the object
 // has one of the properties, "name: value" lines of the non-empty ones in
 // the order of props (the groupedResult's properties) when it has several.
 // An object without text gives nothing.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/module/propertyorder"
+	"github.com/asmr-search/generative-asmr/rag"
 )
 
 func TestSingleResult(t *testing.T) {
@@ -275,7 +276,7 @@ func TestPassagesCutToFitTheContext(t *testing.T) {
 		t.Error("a worse-ranked passage was kept over better ones")
 	}
 	if md[metaPassageTruncated] == true {
-		mustContain(t, "debug prompt", res.Debug.Prompt, truncationMark)
+		mustContain(t, "debug prompt", res.Debug.Prompt, rag.TruncationMark)
 	}
 
 	// maxPromptTokens caps it further.

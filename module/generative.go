@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math/rand/v2"
 	rdebug "runtime/debug"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/pemistahl/lingua-go"
 	"github.com/sirupsen/logrus"
 	"github.com/weaviate/weaviate/entities/modulecapabilities"
 	"github.com/weaviate/weaviate/entities/moduletools"
@@ -20,12 +18,8 @@ import (
 	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/module/propertyorder"
 	"github.com/asmr-search/generative-asmr/profile"
-	"github.com/asmr-search/generative-asmr/steering"
+	"github.com/asmr-search/generative-asmr/rag"
 )
-
-// unknownLanguage is what the reader is told when the question's language
-// could not be detected.
-const unknownLanguage = "the language of the question"
 
 // generativeClient holds the module's models, profiles and language
 // detector, and answers Weaviate's generate requests. It implements
@@ -39,7 +33,7 @@ type generativeClient struct {
 	ops      *config.Ops
 	logger   logrus.FieldLogger
 	models   map[string]*modelEntry
-	detector *languageDetector
+	detector *rag.Detector
 }
 
 var _ modulecapabilities.GenerativeClient = (*generativeClient)(nil)
@@ -57,7 +51,7 @@ func newGenerativeClient(ops *config.Ops, logger logrus.FieldLogger) (*generativ
 		ops:      ops,
 		logger:   logger,
 		models:   map[string]*modelEntry{},
-		detector: newLanguageDetector(ops),
+		detector: rag.OpsDetector(ops),
 	}
 	queue := ops.Limits.EffectiveQueueLength()
 	for _, name := range ops.ModelNames() {
@@ -90,7 +84,7 @@ func newGenerativeClient(ops *config.Ops, logger logrus.FieldLogger) (*generativ
 			g.models[name].Preload()
 		}
 	}
-	g.detector.warmUp()
+	g.detector.WarmUp()
 	logger.WithFields(logrus.Fields{
 		"config": ops.Source, "models": ops.ModelNames(), "profiles": ops.ProfileNames(),
 		"default_model": ops.DefaultModel(), "languages": len(ops.Languages),
@@ -189,9 +183,7 @@ func (g *generativeClient) GenerateSingleResult(ctx context.Context, properties 
 	return g.run(ctx, req, job{
 		question: questionText(prompt, filled),
 		filled:   filled,
-		build: func(r reader, lang answerLanguage, budget int) (*builtPrompt, error) {
-			return singlePrompt(r, filled, lang.Name, budget)
-		},
+		build:    rag.SingleOf(filled),
 	}, debug, start)
 }
 
@@ -214,9 +206,7 @@ func (g *generativeClient) GenerateAllResults(ctx context.Context, properties []
 		question: questionText(task, question),
 		filled:   question,
 		grouped:  true,
-		build: func(r reader, lang answerLanguage, budget int) (*builtPrompt, error) {
-			return groupedPrompt(r, req.opts.PromptTemplate, question, lang, passages, maxPassages, budget)
-		},
+		build:    rag.GroupedOf(req.opts.PromptTemplate, question, passages, maxPassages),
 	}, debug, start)
 }
 
@@ -238,7 +228,7 @@ type job struct {
 	// question alone is too short to tell.
 	question, filled string
 	grouped          bool
-	build            func(r reader, lang answerLanguage, budget int) (*builtPrompt, error)
+	build            rag.PromptFunc
 }
 
 // wrap names the module in an error that Weaviate shows as a result's
@@ -261,10 +251,11 @@ type resultError struct{ err error }
 func (e resultError) Error() string { return Name + ": " + e.err.Error() }
 func (e resultError) Unwrap() error { return e.err }
 
-// run does everything after the options are known: admission, model,
-// language, prompt, steering, generation. Inputs are validated before each
-// cgo call, because a crash in llama.cpp cannot be recovered and would take
-// Weaviate down.
+// run does everything after the options are known: admission, the
+// timeout, the model, then rag.Answer (language, budget, prompt, steering,
+// generation), its errors wrapped and its metadata reported. Inputs are
+// validated before each cgo call, because a crash in llama.cpp cannot be
+// recovered and would take Weaviate down.
 func (g *generativeClient) run(parent context.Context, req *request, j job, debug bool, start time.Time) (*modulecapabilities.GenerateResponse, error) {
 	opts := req.opts
 	release, err := req.entry.admitRequest()
@@ -291,121 +282,41 @@ func (g *generativeClient) run(parent context.Context, req *request, j job, debu
 		return nil, explain(err)
 	}
 
-	// The answer language: fixed by the options, or the question's.
-	det, langWarning := g.detector.detectQuestion(j.question, j.filled)
-	language := unknownLanguage
-	var answerLang *lingua.Language
+	ans, err := rag.Answer(ctx, m, rag.Request{
+		Model:    req.entry.name,
+		Prompt:   j.build,
+		Question: j.question, Filled: j.filled, Detector: g.detector,
+		AnswerLanguage: opts.AnswerLanguage,
+		MaxTokens:      opts.MaxTokens, MaxPromptTokens: g.ops.Limits.MaxPromptTokens,
+		Temperature: opts.Temperature, Seed: opts.Seed, Stop: req.entry.cfg.Stop,
+		Profile: req.profile, Steering: rag.SteeringOf(opts),
+	})
+	var genErr *rag.GenerateError
 	switch {
-	case opts.AnswerLanguage != nil:
-		answerLang = opts.AnswerLanguage
-	case det.OK:
-		answerLang = &det.Language
-	}
-	if answerLang != nil {
-		language = answerLang.String()
-	}
-
-	ctxSize := m.ContextSize()
-	budget := ctxSize - opts.MaxTokens
-	if lim := g.ops.Limits.MaxPromptTokens; lim > 0 {
-		budget = min(budget, lim)
-	}
-	if budget < 1 {
-		return nil, wrap(fmt.Errorf("maxTokens %d leaves no room for a prompt in model %q's context of %d tokens; lower maxTokens or raise models.%s.contextSize",
-			opts.MaxTokens, req.entry.name, ctxSize, req.entry.name))
-	}
-	p, err := j.build(m, answerLanguage{Name: language, Labels: config.LabelsFor(answerLang)}, budget)
-	if err != nil {
-		return nil, wrap(fmt.Errorf("model %q: %w", req.entry.name, err))
-	}
-	if langWarning != "" && opts.AnswerLanguage == nil {
-		p.Warnings = append(p.Warnings, langWarning)
-	}
-
-	params := steering.Params{
-		System:      p.System,
-		Temperature: float32(opts.Temperature),
-		MaxTokens:   opts.MaxTokens,
-		Stop:        req.entry.cfg.Stop,
-		Seed:        rand.Uint32(), // unset: a fresh seed per request, as Ollama does
-	}
-	if opts.Seed != nil {
-		params.Seed = *opts.Seed
-	}
-	if opts.Steered() {
-		iv, err := steering.ProfileIntervention(req.profile, opts.Direction, opts.AlphaAC, opts.AlphaCL, opts.TopK)
-		if err != nil {
-			return nil, wrap(fmt.Errorf("profile %q: %w", opts.Profile, err))
-		}
-		if err := iv.Validate(m.Shape()); err != nil {
-			return nil, wrap(fmt.Errorf("profile %q on model %q: %w", opts.Profile, req.entry.name, err))
-		}
-		params.Steer = &steering.Steer{Intervention: iv, Scope: opts.TokenScope}
-	}
-
-	res, err := m.Generate(ctx, p.User, params)
-	if err != nil {
-		entry := g.logger.WithError(err).WithField("model", req.entry.name)
+	case errors.As(err, &genErr):
+		entry := g.logger.WithError(genErr.Err).WithField("model", req.entry.name)
 		if ctx.Err() != nil {
 			entry.Debug("generative-asmr: generation cancelled or timed out")
 		} else {
 			entry.Warn("generative-asmr: generation failed")
 		}
-		if errors.Is(err, steering.ErrNonFiniteLogits) {
-			err = fmt.Errorf("%w: the steering is too strong for this model; lower alphaAC (%g) and alphaCL (%g), or topK (%d)", err, opts.AlphaAC, opts.AlphaCL, opts.TopK)
-		}
-		return nil, explain(fmt.Errorf("model %q: %w", req.entry.name, err))
+		return nil, explain(err)
+	case err != nil:
+		return nil, wrap(err)
 	}
-
-	meta := map[string]any{
-		metaModel:              req.entry.name,
-		metaProfile:            opts.Profile,
-		metaSteered:            res.SteeredHeads > 0,
-		metaSteeredHeads:       res.SteeredHeads,
-		metaAlphaAC:            opts.AlphaAC,
-		metaAlphaCL:            opts.AlphaCL,
-		metaTopK:               opts.TopK,
-		metaDirection:          string(opts.Direction),
-		metaTokenScope:         string(opts.TokenScope),
-		metaLanguageDetected:   det.OK,
-		metaLanguage:           "",
-		metaLanguageName:       "",
-		metaLanguageConfidence: det.Confidence,
-		metaAnswerLanguage:     language,
-		metaPromptTokens:       res.PromptTokens,
-		metaCompletionTokens:   res.CompletionTokens,
-		metaStopReason:         string(res.StopReason),
-		metaPassagesGiven:      p.PassagesGiven,
-		metaPassagesUsed:       p.PassagesUsed,
-		metaPassagesCut:        p.PassagesCut,
-		metaPassageTruncated:   p.Truncated,
-		metaPromptBudget:       p.Budget,
-		metaDurationMs:         ms(time.Since(start)),
-		metaPrefillMs:          ms(res.PrefillDuration),
-		metaDecodeMs:           ms(res.DecodeDuration),
-		metaWarnings:           p.Warnings,
-		metaSeed:               float64(params.Seed),
-	}
-	if !opts.Steered() {
-		meta[metaProfile] = ""
-	}
-	if det.OK {
-		meta[metaLanguage] = config.LanguageCode(det.Language)
-		meta[metaLanguageName] = det.Language.String()
-	}
-	if p.Warnings == nil {
-		meta[metaWarnings] = []string{}
-	}
+	ans.Meta.Duration = time.Since(start)
+	meta := ans.Meta.Map()
+	p := ans.Prompt
 	g.logger.WithFields(logrus.Fields{
-		"model": req.entry.name, "steered_heads": res.SteeredHeads, "language": meta[metaLanguage],
-		"prompt_tokens": res.PromptTokens, "completion_tokens": res.CompletionTokens,
+		"model": req.entry.name, "steered_heads": ans.Meta.SteeredHeads, "language": meta[metaLanguage],
+		"prompt_tokens": ans.Meta.PromptTokens, "completion_tokens": ans.Meta.CompletionTokens,
 		"passages_used": p.PassagesUsed, "passages_cut": p.PassagesCut, "took_ms": meta[metaDurationMs],
 	}).Debug("generative-asmr: generated")
 
 	// Byte-level tokens can end a multi-byte character early or emit a
 	// stray byte; gRPC replies are protobuf, whose strings must be valid
 	// UTF-8, so an invalid byte would fail the whole query's reply.
-	text := strings.ToValidUTF8(res.Text, "\uFFFD")
+	text := strings.ToValidUTF8(ans.Text, "\uFFFD")
 	out := &modulecapabilities.GenerateResponse{
 		Result: &text,
 		Params: map[string]any{ProviderName: meta},
@@ -444,5 +355,3 @@ func (g *generativeClient) withGrouped(ctx context.Context, grouped bool, meta m
 		meta[metaGrouped] = gm
 	}
 }
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/profile"
+	"github.com/asmr-search/generative-asmr/rag"
 )
 
 // ProviderName is the name of this module's per-query options in Weaviate's
@@ -188,35 +189,36 @@ func (p Params) half(grouped bool) (config.Options, error) {
 }
 
 // Metadata keys of _additional.generate.asmr (GraphQL only: Weaviate's gRPC
-// reply carries metadata for its built-in providers only).
+// reply carries metadata for its built-in providers only): those of
+// rag.Metadata.Map, and metaGrouped (see withGrouped).
 const (
-	metaModel              = "model"
-	metaProfile            = "profile"
-	metaSteered            = "steered"
-	metaSteeredHeads       = "steeredHeads"
-	metaAlphaAC            = "alphaAC"
-	metaAlphaCL            = "alphaCL"
-	metaTopK               = "topK"
-	metaDirection          = "direction"
-	metaTokenScope         = "tokenScope"
-	metaLanguage           = "language"
-	metaLanguageName       = "languageName"
-	metaLanguageConfidence = "languageConfidence"
-	metaLanguageDetected   = "languageDetected"
-	metaAnswerLanguage     = "answerLanguage"
-	metaPromptTokens       = "promptTokens"
-	metaCompletionTokens   = "completionTokens"
-	metaStopReason         = "stopReason"
-	metaPassagesGiven      = "passagesGiven"
-	metaPassagesUsed       = "passagesUsed"
-	metaPassagesCut        = "passagesCut"
-	metaPassageTruncated   = "passageTruncated"
-	metaPromptBudget       = "promptBudget"
-	metaDurationMs         = "durationMs"
-	metaPrefillMs          = "prefillMs"
-	metaDecodeMs           = "decodeMs"
-	metaWarnings           = "warnings"
-	metaSeed               = "seed"
+	metaModel              = rag.MetaModel
+	metaProfile            = rag.MetaProfile
+	metaSteered            = rag.MetaSteered
+	metaSteeredHeads       = rag.MetaSteeredHeads
+	metaAlphaAC            = rag.MetaAlphaAC
+	metaAlphaCL            = rag.MetaAlphaCL
+	metaTopK               = rag.MetaTopK
+	metaDirection          = rag.MetaDirection
+	metaTokenScope         = rag.MetaTokenScope
+	metaLanguage           = rag.MetaLanguage
+	metaLanguageName       = rag.MetaLanguageName
+	metaLanguageConfidence = rag.MetaLanguageConfidence
+	metaLanguageDetected   = rag.MetaLanguageDetected
+	metaAnswerLanguage     = rag.MetaAnswerLanguage
+	metaPromptTokens       = rag.MetaPromptTokens
+	metaCompletionTokens   = rag.MetaCompletionTokens
+	metaStopReason         = rag.MetaStopReason
+	metaPassagesGiven      = rag.MetaPassagesGiven
+	metaPassagesUsed       = rag.MetaPassagesUsed
+	metaPassagesCut        = rag.MetaPassagesCut
+	metaPassageTruncated   = rag.MetaPassageTruncated
+	metaPromptBudget       = rag.MetaPromptBudget
+	metaDurationMs         = rag.MetaDurationMs
+	metaPrefillMs          = rag.MetaPrefillMs
+	metaDecodeMs           = rag.MetaDecodeMs
+	metaWarnings           = rag.MetaWarnings
+	metaSeed               = rag.MetaSeed
 	metaGrouped            = "grouped"
 )
 
