@@ -1,0 +1,124 @@
+// Package xquad builds the cross-lingual question answering task of the
+// ASMR paper from XQuAD (Artetxe et al., 2020): English passages, questions
+// in another language. For each question the reader gets its gold English
+// paragraph and distractor paragraphs of the same article, in an order fixed
+// by a seed (eval.PassageOrder); the gold answer is the answer of the
+// question's language, since XQuAD's files are parallel by question id, and
+// the English answer is kept to score content whatever the language.
+//
+// It reads the files with probes.ReadXQuADDir and returns eval's types, so
+// the scoring in package eval stays pure Go.
+package xquad
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/asmr-search/generative-asmr/eval"
+	"github.com/asmr-search/generative-asmr/probes"
+)
+
+// Options configures Build.
+type Options struct {
+	// Distractors is the number of other paragraphs of the same article
+	// given with the gold one; the paper's setting, and the default when
+	// 0, is 2. Negative means none.
+	Distractors int
+	// Seed fixes the passage order of every question.
+	Seed uint64
+	// Limit keeps at most Limit questions per language, the first in file
+	// order (the same questions in every language); 0 keeps all.
+	Limit int
+}
+
+// Task is the built task.
+type Task struct {
+	// Items are the questions by language (English excluded), each with
+	// the answers of its language as gold.
+	Items map[string][]eval.Item
+	// English holds the English answers by question id.
+	English map[string][]string
+	// Contexts holds the English passages given for each question id, in
+	// the order shown to the reader (eval.Options.Contexts).
+	Contexts map[string][]string
+	// Gold is the position of the gold paragraph in Contexts, by question
+	// id.
+	Gold map[string]int
+}
+
+// Build makes the task of every language in byLang but English from the
+// parallel XQuAD files byLang (as probes.ReadXQuADDir returns them, which
+// checks that they are parallel; Build checks it again, with
+// probes.CheckParallel, and returns a *probes.DataError listing every
+// mismatch); byLang must hold "en". The languages of the result are those
+// of byLang.
+func Build(byLang map[string]*probes.SQuAD, o Options) (*Task, error) {
+	en := byLang["en"]
+	if en == nil {
+		return nil, fmt.Errorf("xquad: the English file (xquad.en.json) is needed: it holds the passages")
+	}
+	k := o.Distractors
+	switch {
+	case k == 0:
+		k = 2
+	case k < 0:
+		k = 0
+	}
+	var problems []string
+	for _, l := range slices.Sorted(maps.Keys(byLang)) {
+		problems = append(problems, probes.CheckParallel(en, byLang[l])...)
+	}
+	if len(problems) > 0 {
+		return nil, &probes.DataError{Name: "xquad: the files are not parallel", Problems: problems}
+	}
+	t := &Task{Items: map[string][]eval.Item{}, English: map[string][]string{}, Contexts: map[string][]string{}, Gold: map[string]int{}}
+	langs := slices.Sorted(func(yield func(string) bool) {
+		for l := range byLang {
+			if l != "en" && !yield(l) {
+				return
+			}
+		}
+	})
+	for ai, art := range en.Articles {
+		for pi, par := range art.Paragraphs {
+			for qi, q := range par.Questions {
+				if o.Limit > 0 && len(t.English) >= o.Limit {
+					return t, nil
+				}
+				order, err := eval.PassageOrder(len(art.Paragraphs), pi, k, o.Seed, q.ID)
+				if err != nil {
+					return nil, err
+				}
+				ctx := make([]string, len(order))
+				for i, p := range order {
+					ctx[i] = art.Paragraphs[p].Context
+					if p == pi {
+						t.Gold[q.ID] = i
+					}
+				}
+				t.Contexts[q.ID] = ctx
+				t.English[q.ID] = answerTexts(q)
+				for _, l := range langs {
+					lq := byLang[l].Articles[ai].Paragraphs[pi].Questions[qi]
+					it := eval.Item{ID: q.ID, Lang: l, Question: lq.Text}
+					for _, a := range answerTexts(lq) {
+						it.Answers = append(it.Answers, eval.Answer{Text: a})
+					}
+					t.Items[l] = append(t.Items[l], it)
+				}
+			}
+		}
+	}
+	return t, nil
+}
+
+func answerTexts(q probes.SQuADQuestion) []string {
+	var out []string
+	for _, a := range q.Answers {
+		if !slices.Contains(out, a.Text) {
+			out = append(out, a.Text)
+		}
+	}
+	return out
+}
