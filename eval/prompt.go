@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/pemistahl/lingua-go"
+
 	asmrconfig "github.com/asmr-search/generative-asmr/config"
 )
 
@@ -15,12 +17,13 @@ import (
 // made through the Weaviate server are comparable:
 //
 //   - through the server, the template is sent as the query's
-//     asmr: {promptTemplate: ...} and the module fills it in
-//     (module/prompt.go groupedPrompt);
-//   - in-process, FillTemplate fills it in exactly as the module does:
-//     passages "[1] …" joined by a blank line, {{question}}, {{language}},
-//     and "Answer in <language>." as the system message when the template
-//     has no {{language}}.
+//     asmr: {promptTemplate: ...} and the module fills it in;
+//   - in-process, eval/harness answers through the module's own request
+//     path (package rag: rag.GroupedPrompt fills the template with
+//     rag.FillTemplate and fits the passages to the context).
+//
+// Package eval only chooses the template (a 1-shot one from
+// OneShotTemplate) and the answer language; it does not fill templates.
 
 // defaultTemplate is the module's default groupedResult prompt.
 const defaultTemplate = asmrconfig.DefaultPromptTemplate
@@ -29,33 +32,15 @@ const defaultTemplate = asmrconfig.DefaultPromptTemplate
 // not known (the module says the same).
 const unknownLanguage = "the language of the question"
 
-// FillTemplate fills a prompt template as the generative-asmr module does
-// for a groupedResult: it returns the system message (empty when the
-// template names {{language}} itself) and the user message.
-func FillTemplate(template, question, language string, passages []string) (system, user string) {
-	template = asmrconfig.NormalizeTemplate(template)
-	if !strings.Contains(template, asmrconfig.PlaceholderLanguage) {
-		system = "Answer in " + language + "."
+// CodeLanguage is the language of a language code as the reader is told to
+// answer in it ("ru" -> Russian, "zh_cn" -> Chinese); ok is false for ""
+// and for codes lingua does not know.
+func CodeLanguage(code string) (l lingua.Language, ok bool) {
+	if code == "" {
+		return lingua.Unknown, false
 	}
-	user = strings.NewReplacer(
-		asmrconfig.PlaceholderQuestion, question,
-		asmrconfig.PlaceholderPassages, NumberPassages(passages),
-		asmrconfig.PlaceholderLanguage, language,
-	).Replace(template)
-	return system, user
-}
-
-// NumberPassages renders passages as the module does: "[1] text", one block
-// each, separated by a blank line.
-func NumberPassages(passages []string) string {
-	var b strings.Builder
-	for i, p := range passages {
-		if i > 0 {
-			b.WriteString("\n\n")
-		}
-		fmt.Fprintf(&b, "[%d] %s", i+1, p)
-	}
-	return b.String()
+	l, err := asmrconfig.ParseLanguage(baseLang(code))
+	return l, err == nil
 }
 
 // LanguageName is the English name the reader is told to answer in, for a
@@ -63,11 +48,8 @@ func NumberPassages(passages []string) string {
 // names languages the same way (lingua's names). An unknown code gives
 // "the language of the question".
 func LanguageName(code string) string {
-	if code == "" {
-		return unknownLanguage
-	}
-	l, err := asmrconfig.ParseLanguage(baseLang(code))
-	if err != nil {
+	l, ok := CodeLanguage(code)
+	if !ok {
 		return unknownLanguage
 	}
 	return l.String()
@@ -162,7 +144,8 @@ func ShotFor(shots map[string]Shot, lang string) (Shot, bool) {
 // template filled with the example's passage and question, followed by
 // "Answer: <answer>", a blank line, and the template itself. {{language}}
 // stays a placeholder in both parts (the example is in the question's
-// language when there is one, so the instruction holds for both).
+// language when there is one, so the instruction holds for both); the
+// reader fills the result as any template (rag.FillTemplate).
 //
 //	Answer the question using the passages below. Answer in {{language}}.
 //
@@ -178,7 +161,7 @@ func OneShotTemplate(template string, s Shot) string {
 	template = asmrconfig.NormalizeTemplate(template)
 	example := strings.NewReplacer(
 		asmrconfig.PlaceholderQuestion, s.Question,
-		asmrconfig.PlaceholderPassages, NumberPassages([]string{s.Passage}),
+		asmrconfig.PlaceholderPassages, asmrconfig.NumberPassages([]string{s.Passage}),
 	).Replace(template)
 	return example + "\nAnswer: " + s.Answer + "\n\n" + template
 }

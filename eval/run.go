@@ -101,7 +101,7 @@ func ParseSystems(list string, steer Steering) ([]System, error) {
 type Request struct {
 	Item   Item
 	System System
-	// Template is the prompt template (see FillTemplate), already made
+	// Template is the prompt template (see rag.FillTemplate), already made
 	// 1-shot for a 1-shot system.
 	Template string
 	// Language is the code of the language the reader must answer in; ""

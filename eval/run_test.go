@@ -175,15 +175,6 @@ func TestSubsample(t *testing.T) {
 }
 
 func TestPrompts(t *testing.T) {
-	sys, user := FillTemplate(asmrconfig.DefaultPromptTemplate, "Кто?", LanguageName("ru"), []string{"A.", "B."})
-	want := "Answer the question using the passages below. Answer in Russian.\n\nPassages:\n[1] A.\n\n[2] B.\n\nQuestion: Кто?"
-	if sys != "" || user != want {
-		t.Fatalf("FillTemplate = %q, %q; want no system message and %q", sys, user, want)
-	}
-	sys, _ = FillTemplate("Q: {{ question }}\n{{passages}}", "q", "German", nil)
-	if sys != "Answer in German." {
-		t.Fatalf("system = %q", sys)
-	}
 	for _, c := range [][2]string{{"zh_cn", "Chinese"}, {"te", "Telugu"}, {"", "the language of the question"}, {"xx", "the language of the question"}} {
 		if got := LanguageName(c[0]); got != c[1] {
 			t.Errorf("LanguageName(%q) = %q, want %q", c[0], got, c[1])
@@ -204,12 +195,6 @@ func TestPrompts(t *testing.T) {
 	tmpl := OneShotTemplate(asmrconfig.DefaultPromptTemplate, ru)
 	if err := asmrconfig.CheckPromptTemplate(tmpl); err != nil {
 		t.Fatalf("1-shot template rejected by the module's check: %v", err)
-	}
-	_, user = FillTemplate(tmpl, "Кто написал «Войну и мир»?", "Russian", []string{"War and Peace is by Tolstoy."})
-	if !strings.Contains(user, "Question: Какой город является столицей Франции?\nAnswer: Париж\n\nAnswer the question") ||
-		!strings.HasSuffix(user, "[1] War and Peace is by Tolstoy.\n\nQuestion: Кто написал «Войну и мир»?") ||
-		strings.Count(user, "Answer in Russian.") != 2 {
-		t.Fatalf("1-shot prompt:\n%s", user)
 	}
 
 	for in, want := range map[string]string{

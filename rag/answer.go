@@ -70,13 +70,19 @@ type GenerateError struct {
 func (e *GenerateError) Error() string { return fmt.Sprintf("model %q: %v", e.Model, e.Err) }
 func (e *GenerateError) Unwrap() error { return e.Err }
 
-// Answer runs the request path of one generation: the answer language
-// (fixed, or detected in the question), the token budget, the prompt fitted
-// to it, the steering, the generation and its metadata. Errors: the
-// budget's (Budget), the prompt's (prefixed `model "name": `), the
-// steering's (ResolveSteer) and a *GenerateError; steering.ErrNonFiniteLogits
-// is explained as steering too strong.
-func Answer(ctx context.Context, r Reader, req Request) (*Result, error) {
+// Prepared is a request made ready to generate: its prompt, and the
+// language detection and answer language it was built with.
+type Prepared struct {
+	Prompt    *Prompt
+	Detection Detection
+	Language  AnswerLanguage
+}
+
+// Prepare runs the steps of Answer before the generation: the answer
+// language (fixed, or detected in the question), the token budget and the
+// prompt fitted to it, with the language warning added. Errors: the
+// budget's (Budget) and the prompt's (prefixed `model "name": `).
+func Prepare(r Reader, req Request) (*Prepared, error) {
 	var det Detection
 	var langWarning string
 	if req.Detector != nil {
@@ -95,6 +101,19 @@ func Answer(ctx context.Context, r Reader, req Request) (*Result, error) {
 	if langWarning != "" && req.AnswerLanguage == nil {
 		p.Warnings = append(p.Warnings, langWarning)
 	}
+	return &Prepared{Prompt: p, Detection: det, Language: lang}, nil
+}
+
+// Answer runs the request path of one generation: Prepare (language,
+// budget, prompt), the steering (ResolveSteer), the generation and its
+// metadata. Errors: Prepare's, ResolveSteer's and a *GenerateError;
+// steering.ErrNonFiniteLogits is explained as steering too strong.
+func Answer(ctx context.Context, r Reader, req Request) (*Result, error) {
+	prep, err := Prepare(r, req)
+	if err != nil {
+		return nil, err
+	}
+	p, det, lang := prep.Prompt, prep.Detection, prep.Language
 
 	params := steering.Params{
 		System:      p.System,

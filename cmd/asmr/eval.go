@@ -72,6 +72,7 @@ type evalFlags struct {
 	shots, template, answerLang      string
 	temperature                      float64
 	maxTokens, parallel              int
+	maxPassages, maxPromptTokens     int
 	out                              string
 	quiet                            bool
 }
@@ -106,6 +107,8 @@ func newEvalFlags(name, summary string) (*flag.FlagSet, *evalFlags) {
 	fs.StringVar(&f.answerLang, "answer-language", "item", "item: tell the reader the item's language; auto: the reader detects the question's")
 	fs.Float64Var(&f.temperature, "temperature", 0, "sampling temperature (0 = greedy, where the seed does not matter)")
 	fs.IntVar(&f.maxTokens, "max-tokens", 32, "answer length cap in tokens")
+	fs.IntVar(&f.maxPassages, "max-passages", 0, fmt.Sprintf("in-process: the most passages a prompt gets, as the module's limits.maxPassages (0: its default, %d)", config.DefaultMaxPassages))
+	fs.IntVar(&f.maxPromptTokens, "max-prompt-tokens", 0, "in-process: the prompt's token cap, as the module's limits.maxPromptTokens (0: the context less -max-tokens)")
 	fs.IntVar(&f.parallel, "parallel", 1, "requests at once (in-process: reader slots)")
 	fs.StringVar(&f.out, "out", "", "output folder (required)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar and no report on standard output")
@@ -124,6 +127,7 @@ func (f *evalFlags) config() (harness.Config, error) {
 		Model: f.model, Profile: f.profile, Direction: f.direction, Scope: f.scope,
 		Shots: f.shots, Template: f.template, AnswerLanguage: f.answerLang,
 		Temperature: f.temperature, MaxTokens: f.maxTokens, Parallel: f.parallel, Out: f.out,
+		MaxPassages: f.maxPassages, MaxPromptTokens: f.maxPromptTokens,
 	}
 	if f.contexts != "" {
 		var err error

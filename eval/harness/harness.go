@@ -39,6 +39,10 @@ type Config struct {
 	Contexts string
 	// ModelOptions load Model in-process (with Contexts).
 	ModelOptions steering.Options
+	// MaxPassages and MaxPromptTokens are the module's limits.maxPassages
+	// and maxPromptTokens for the in-process reader (0: the module's
+	// defaults, config.DefaultMaxPassages and no cap but the context).
+	MaxPassages, MaxPromptTokens int
 
 	// Weaviate is the server's base URL; the rest configure an
 	// eval.WeaviateReader.
@@ -88,6 +92,8 @@ func open(cfg Config, steered bool) (*session, error) {
 		return nil, errors.New("give -contexts (given passages, in-process) or -weaviate (retrieval and generation by the server), not both")
 	case cfg.MaxTokens < 1:
 		return nil, fmt.Errorf("-max-tokens %d: must be at least 1", cfg.MaxTokens)
+	case cfg.MaxPassages < 0 || cfg.MaxPromptTokens < 0:
+		return nil, fmt.Errorf("-max-passages %d, -max-prompt-tokens %d: want 0 (the module's default) or more", cfg.MaxPassages, cfg.MaxPromptTokens)
 	case cfg.AnswerLanguage != "item" && cfg.AnswerLanguage != "auto":
 		return nil, fmt.Errorf("-answer-language %q: want item or auto", cfg.AnswerLanguage)
 	}
@@ -146,14 +152,15 @@ func open(cfg Config, steered bool) (*session, error) {
 		if steered && cfg.Profile == "" {
 			return nil, errors.New("the asmr system needs -profile (a steering profile from asmr probe)")
 		}
-		lr, err := newLocalReader(cfg, s.langs)
+		lr, err := NewInProcessReader(cfg, s.langs)
 		if err != nil {
 			return nil, err
 		}
 		s.reader, s.close = lr, lr.Close
 		s.settings = append(s.settings,
 			[2]string{"passages", "given: " + cfg.Contexts},
-			[2]string{"reader", fmt.Sprintf("in-process: %s (%s), context %d", cfg.Model, lr.id, lr.m.ContextSize())},
+			[2]string{"reader", fmt.Sprintf("in-process through the module's request path: %s (%s), context %d, at most %d passages, prompt cap %s",
+				cfg.Model, lr.id, lr.m.ContextSize(), lr.limits.EffectiveMaxPassages(), promptCap(lr.limits.MaxPromptTokens))},
 			[2]string{"profile", orNone(cfg.Profile)})
 	} else {
 		w := &eval.WeaviateReader{
@@ -253,6 +260,13 @@ func answerLangNote(mode string) string {
 		return "detected in the question"
 	}
 	return "the item's"
+}
+
+func promptCap(n int) string {
+	if n <= 0 {
+		return "none"
+	}
+	return strconv.Itoa(n) + " tokens"
 }
 
 func orNone(s string) string {
