@@ -88,7 +88,7 @@ func Prepare(r Reader, req Request) (*Prepared, error) {
 	if req.Detector != nil {
 		det, langWarning = req.Detector.DetectQuestion(req.Question, req.Filled)
 	}
-	lang, _ := ChooseLanguage(req.AnswerLanguage, det)
+	lang := ChooseLanguage(req.AnswerLanguage, det)
 
 	budget, err := Budget(req.Model, r.ContextSize(), req.MaxTokens, req.MaxPromptTokens)
 	if err != nil {

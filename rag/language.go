@@ -123,8 +123,8 @@ func hasLetters(s string) bool {
 
 // ChooseLanguage is the answer language of a request: fixed when the
 // options fix one (nil: "auto"), else the detected one, else
-// UnknownLanguage with English labels. lang is nil in that last case.
-func ChooseLanguage(fixed *lingua.Language, det Detection) (AnswerLanguage, *lingua.Language) {
+// UnknownLanguage with English labels.
+func ChooseLanguage(fixed *lingua.Language, det Detection) AnswerLanguage {
 	var lang *lingua.Language
 	switch {
 	case fixed != nil:
@@ -136,5 +136,5 @@ func ChooseLanguage(fixed *lingua.Language, det Detection) (AnswerLanguage, *lin
 	if lang != nil {
 		name = lang.String()
 	}
-	return AnswerLanguage{Name: name, Labels: config.LabelsFor(lang)}, lang
+	return AnswerLanguage{Name: name, Labels: config.LabelsFor(lang)}
 }
