@@ -45,6 +45,11 @@ type Task struct {
 	// Gold is the position of the gold paragraph in Contexts, by question
 	// id.
 	Gold map[string]int
+	// Paragraphs are the English paragraphs of every article, in file
+	// order; Order holds, by question id, the indexes in Paragraphs of
+	// Contexts[id] (Contexts[id][i] == Paragraphs[Order[id][i]]).
+	Paragraphs []string
+	Order      map[string][]int
 }
 
 // Build makes the task of every language in byLang but English from the
@@ -72,7 +77,14 @@ func Build(byLang map[string]*probes.SQuAD, o Options) (*Task, error) {
 	if len(problems) > 0 {
 		return nil, &probes.DataError{Name: "xquad: the files are not parallel", Problems: problems}
 	}
-	t := &Task{Items: map[string][]eval.Item{}, English: map[string][]string{}, Contexts: map[string][]string{}, Gold: map[string]int{}}
+	t := &Task{Items: map[string][]eval.Item{}, English: map[string][]string{}, Contexts: map[string][]string{}, Gold: map[string]int{}, Order: map[string][]int{}}
+	first := make([]int, len(en.Articles)) // index in Paragraphs of each article's first paragraph
+	for ai, art := range en.Articles {
+		first[ai] = len(t.Paragraphs)
+		for _, par := range art.Paragraphs {
+			t.Paragraphs = append(t.Paragraphs, par.Context)
+		}
+	}
 	langs := slices.Sorted(func(yield func(string) bool) {
 		for l := range byLang {
 			if l != "en" && !yield(l) {
@@ -91,13 +103,15 @@ func Build(byLang map[string]*probes.SQuAD, o Options) (*Task, error) {
 					return nil, err
 				}
 				ctx := make([]string, len(order))
+				global := make([]int, len(order))
 				for i, p := range order {
 					ctx[i] = art.Paragraphs[p].Context
+					global[i] = first[ai] + p
 					if p == pi {
 						t.Gold[q.ID] = i
 					}
 				}
-				t.Contexts[q.ID] = ctx
+				t.Contexts[q.ID], t.Order[q.ID] = ctx, global
 				t.English[q.ID] = answerTexts(q)
 				for _, l := range langs {
 					lq := byLang[l].Articles[ai].Paragraphs[pi].Questions[qi]

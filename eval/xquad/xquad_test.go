@@ -85,8 +85,18 @@ func TestBuild(t *testing.T) {
 			}
 		}
 	}
+	if len(task.Paragraphs) != 4 {
+		t.Errorf("%d paragraphs, want 4", len(task.Paragraphs))
+	}
+	for id, ctx := range task.Contexts {
+		for i, c := range ctx {
+			if task.Paragraphs[task.Order[id][i]] != c {
+				t.Errorf("%s: Order[%d] = %d does not point at its passage", id, i, task.Order[id][i])
+			}
+		}
+	}
 	// A one-paragraph article gives the gold alone.
-	if ctx := task.Contexts["a2p0q1"]; len(ctx) != 1 || task.Gold["a2p0q1"] != 0 {
+	if ctx := task.Contexts["a2p0q1"]; len(ctx) != 1 || task.Gold["a2p0q1"] != 0 || task.Order["a2p0q1"][0] != 3 {
 		t.Errorf("a2p0q1: %q", ctx)
 	}
 	// The same seed gives the same task; Limit keeps the first questions.
