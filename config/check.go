@@ -100,8 +100,8 @@ func (c *opsCheck) model(p string, m *ModelConfig) {
 	if m.Threads < 0 {
 		c.add(p+".threads", "%d; give 0 (every CPU) or more", m.Threads)
 	}
-	if m.ContextSize < 0 || (m.ContextSize > 0 && m.ContextSize < 64) {
-		c.add(p+".contextSize", "%d; give 0 (4096) or at least 64 tokens", m.ContextSize)
+	if m.ContextSize < 0 || (m.ContextSize > 0 && m.ContextSize < MinContextSize) {
+		c.add(p+".contextSize", "%d; give 0 (4096) or at least %d tokens", m.ContextSize, MinContextSize)
 	}
 	if m.BatchSize < 0 {
 		c.add(p+".batchSize", "%d; give 0 (512) or more", m.BatchSize)

@@ -35,6 +35,9 @@ const (
 	DefaultQueueLength    = 64
 	DefaultRequestTimeout = 2 * time.Minute
 	DefaultMaxPassages    = 20
+	// MinContextSize is the smallest context (tokens) a model may be
+	// given: models.<name>.contextSize and asmr's -ctx.
+	MinContextSize = 64
 )
 
 // DefaultLanguages are the languages detected when the ops file names none:

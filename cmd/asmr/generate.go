@@ -46,8 +46,8 @@ func (f *readerFlags) check() (steering.Options, []string) {
 	if f.threads < 0 {
 		ps = append(ps, fmt.Sprintf("-threads %d: want 0 (every CPU) or more", f.threads))
 	}
-	if f.ctxSize < 0 || (f.ctxSize > 0 && f.ctxSize < minContext) {
-		ps = append(ps, fmt.Sprintf("-ctx %d: want 0 (4096, capped at the model's training context) or at least %d tokens", f.ctxSize, minContext))
+	if f.ctxSize < 0 || (f.ctxSize > 0 && f.ctxSize < config.MinContextSize) {
+		ps = append(ps, fmt.Sprintf("-ctx %d: want 0 (4096, capped at the model's training context) or at least %d tokens", f.ctxSize, config.MinContextSize))
 	}
 	if f.batch < 0 {
 		ps = append(ps, fmt.Sprintf("-batch %d: want 0 (512) or more tokens", f.batch))
@@ -78,9 +78,6 @@ func (f *readerFlags) check() (steering.Options, []string) {
 	o.FlashAttention = fa
 	return o, ps
 }
-
-// minContext is the smallest -ctx accepted, as the ops file's contextSize.
-const minContext = 64
 
 // flagError is nil for no problems, and otherwise one error listing them
 // all, so that a command line is fixed in one round.
