@@ -32,6 +32,10 @@ type Item struct {
 	ID, Lang, Question string
 	Answers            []Answer
 	Unanswerable       bool
+	// English holds the English golds of a question asked in another
+	// language (XQuAD: the answers of xquad.en.json), which MetricF1English
+	// scores against; nil for the other datasets.
+	English []string
 }
 
 // Key identifies an item across systems. MKQA shares one example_id across

@@ -14,6 +14,10 @@ import (
 const (
 	XORTyDi = "xor-tydi"
 	MKQA    = "mkqa"
+	// XQuAD is the cross-lingual task built from XQuAD (package
+	// eval/xquad): English passages, questions in another language. It is
+	// read by eval/harness, not LoadDataset (its reader needs cgo).
+	XQuAD = "xquad"
 )
 
 // PaperLanguages are the languages of each dataset in the ASMR paper's
@@ -21,6 +25,8 @@ const (
 var PaperLanguages = map[string][]string{
 	XORTyDi: {"ar", "bn", "fi", "ja", "ko", "ru", "te"},
 	MKQA:    {"de", "es", "fr", "it", "nl", "pt", "th", "tr", "vi", "zh"},
+	// XQuAD: every language of XQuAD but English, the passages' language.
+	XQuAD: {"ar", "de", "el", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh"},
 }
 
 // LoadDataset reads a dataset by name (xor-tydi or mkqa) for langs (the
@@ -38,6 +44,8 @@ func LoadDataset(name, path string, langs []string, limit int) ([]Item, []string
 		byLang, err = ReadXORTyDi(path, langs, Limit(limit))
 	case MKQA:
 		byLang, err = ReadMKQA(path, langs, Limit(limit))
+	case XQuAD:
+		return nil, nil, fmt.Errorf("dataset %s is read by eval/harness (eval/xquad builds its passages), not LoadDataset", XQuAD)
 	default:
 		return nil, nil, fmt.Errorf("unknown dataset %q: want %s or %s", name, XORTyDi, MKQA)
 	}
@@ -62,12 +70,22 @@ const (
 	MetricTokenBLEU = "token_bleu"
 	MetricLang      = "lang"
 	MetricRecall    = "r2kt"
+	// MetricF1English is XQuAD's F1 against the English gold (MKQA's
+	// English normalisation): the content, whatever its language.
+	MetricF1English = "f1_en"
+	// MetricLines is XQuAD's line-level pass rate (ScoreLinePass) over
+	// every line of the reader's raw answer.
+	MetricLines = "lines"
 )
 
-// Metrics are a dataset's metrics in table order.
+// Metrics are a dataset's metrics in table order. XQuAD has no R@2kt: its
+// golds are in the question's language, its passages English.
 func Metrics(dataset string) []string {
-	if dataset == XORTyDi {
+	switch dataset {
+	case XORTyDi:
 		return []string{MetricF1, MetricEM, MetricBLEU, MetricLang, MetricRecall}
+	case XQuAD:
+		return []string{MetricF1, MetricEM, MetricF1English, MetricLang, MetricLines}
 	}
 	return []string{MetricF1, MetricEM, MetricLang, MetricRecall}
 }
@@ -76,9 +94,19 @@ func Metrics(dataset string) []string {
 func MetricTitle(dataset, m string) string {
 	switch m {
 	case MetricF1:
+		if dataset == XQuAD {
+			return "F1 (against the gold in the question's language, MKQA's normalisation)"
+		}
 		return "F1"
 	case MetricEM:
+		if dataset == XQuAD {
+			return "EM (against the gold in the question's language, MKQA's normalisation)"
+		}
 		return "EM"
+	case MetricF1English:
+		return "F1 against the English gold (content, whatever the language)"
+	case MetricLines:
+		return "Line-level pass rate (every line of the raw answer detected in the question's language, as the Language Confusion Benchmark)"
 	case MetricBLEU:
 		return "BLEU (official: character BLEU, nltk sentence_bleu)"
 	case MetricTokenBLEU:
@@ -94,7 +122,11 @@ func MetricTitle(dataset, m string) string {
 // ScorePredictions scores one system's predictions of items with every
 // metric of the dataset: the official-style QA metrics (unanswerable XOR
 // items skipped, MKQA's kept), the answer-language rate (every item) and
-// R@2kt on the record's passages (items with an answer to look for).
+// R@2kt on the record's passages (items with an answer to look for). XQuAD
+// has MKQA's F1 and EM in the item's language, F1 against the item's
+// English golds (Item.English, required), the answer-language rate and the
+// line-level pass rate of the raw answer (the prediction when a record
+// has no raw text), and no R@2kt.
 func ScorePredictions(dataset string, items []Item, preds Predictions, det *LangDetector) (map[string][]Score, error) {
 	texts := make(map[Key]string, len(preds))
 	for k, r := range preds {
@@ -105,7 +137,7 @@ func ScorePredictions(dataset string, items []Item, preds Predictions, det *Lang
 	switch dataset {
 	case XORTyDi:
 		out, err = ScoreXORTyDi(items, texts)
-	case MKQA:
+	case MKQA, XQuAD:
 		out, err = ScoreMKQA(items, texts)
 	default:
 		return nil, fmt.Errorf("unknown dataset %q", dataset)
@@ -119,6 +151,12 @@ func ScorePredictions(dataset string, items []Item, preds Predictions, det *Lang
 	if out[MetricLang], err = ScoreLanguage(items, texts, det); err != nil {
 		return nil, err
 	}
+	if dataset == XQuAD {
+		if err := scoreXQuAD(out, items, preds, texts, det); err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
 	out[MetricRecall] = []Score{}
 	for _, it := range items {
 		r, ok := preds[it.Key()]
@@ -130,6 +168,46 @@ func ScorePredictions(dataset string, items []Item, preds Predictions, det *Lang
 		}
 	}
 	return out, nil
+}
+
+// scoreXQuAD adds XQuAD's F1 against each item's English golds (MKQA's
+// English normalisation, as ScoreF1Against, but per item rather than per
+// id) and the line-level pass rate to out.
+func scoreXQuAD(out map[string][]Score, items []Item, preds Predictions, texts map[Key]string, det *LangDetector) error {
+	raw := make(map[Key]string, len(preds))
+	for _, it := range items {
+		pred, ok := texts[it.Key()]
+		if !ok {
+			return fmt.Errorf("eval: no prediction for %s item %s", it.Lang, it.ID)
+		}
+		if len(it.English) == 0 {
+			return fmt.Errorf("eval: no en gold for %s item %s", it.Lang, it.ID)
+		}
+		out[MetricF1English] = append(out[MetricF1English], Score{it.Key(), MKQAF1(pred, it.English, "en")})
+		r := preds[it.Key()]
+		raw[it.Key()] = unlabeled(r.Raw)
+		if strings.TrimSpace(r.Raw) == "" {
+			raw[it.Key()] = r.Prediction
+		}
+	}
+	var err error
+	out[MetricLines], err = ScoreLinePass(items, raw, det)
+	return err
+}
+
+// unlabeled drops an "Answer:" label from the start of every line of raw,
+// as CleanAnswer does from the prediction: the label the 1-shot prompt
+// invites is the prompt's, not the reader's choice of language.
+func unlabeled(raw string) string {
+	lines := strings.Split(raw, "\n")
+	for i, l := range lines {
+		l = strings.TrimSpace(l)
+		if len(l) >= 7 && strings.EqualFold(l[:7], "answer:") {
+			l = l[7:]
+		}
+		lines[i] = l
+	}
+	return strings.Join(lines, "\n")
 }
 
 // Cell is one table cell: a system's mean of a metric over one language's
@@ -254,6 +332,8 @@ func DatasetName(dataset string) string {
 		return "XOR-TyDi QA (XOR-Full)"
 	case MKQA:
 		return "MKQA"
+	case XQuAD:
+		return "XQuAD cross-lingual (English passages, questions in another language)"
 	}
 	return dataset
 }
@@ -265,6 +345,8 @@ func TableName(dataset string) string {
 		return "Table 1: " + DatasetName(dataset)
 	case MKQA:
 		return "Table 2: " + DatasetName(dataset)
+	case XQuAD:
+		return DatasetName(dataset)
 	}
 	return dataset
 }

@@ -24,8 +24,9 @@ import (
 // runEval is `asmr eval run|sweep`: it scores the reader on XOR-TyDi QA or
 // MKQA as the paper does (Tables 1 and 2: baseline, 1-shot and ASMR; Figure
 // 3: K x alpha), over given passages in-process, or through a Weaviate
-// server that retrieves and generates (eval/harness). See
-// docs/reproduce.md.
+// server that retrieves and generates (eval/harness), and on the
+// cross-lingual XQuAD task (English passages the task gives, questions in
+// another language; in-process). See docs/reproduce.md.
 func runEval(ctx context.Context, args []string) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		evalUsage(os.Stderr)
@@ -46,10 +47,14 @@ func runEval(ctx context.Context, args []string) error {
 
 func evalUsage(w io.Writer) {
 	fmt.Fprint(w, `usage: asmr eval run   -dataset xor-tydi|mkqa -data FILE (-contexts FILE | -weaviate URL -class C) -out DIR [flags]
+       asmr eval run   -dataset xquad -data DIR -model M [-passage-seed S] -out DIR [flags]
        asmr eval sweep -dataset xor-tydi|mkqa -data FILE (-contexts FILE | -weaviate URL -class C) -out DIR [flags]
+       asmr eval sweep -dataset xquad -data DIR -model M -profile P [-passage-seed S] -out DIR [flags]
 
 run:   baseline, 1-shot and ASMR on every item, laid out like the paper's
-       Table 1 (XOR-TyDi QA) or Table 2 (MKQA), with paired t-tests.
+       Table 1 (XOR-TyDi QA) or Table 2 (MKQA), with paired t-tests; xquad:
+       English passages (the gold paragraph and 2 of the same article),
+       questions in another language, in-process.
 sweep: ASMR for every K x alpha over several seeds: the paper's Figure 3.
 
 Both append each answer to a JSONL as it comes back, so a rerun skips
@@ -62,6 +67,7 @@ type evalFlags struct {
 	rf                               readerFlags
 	dataset, data, langs             string
 	limit, sample                    int
+	passageSeed                      uint64
 	contexts                         string
 	weaviate, class, search          string
 	k                                int
@@ -80,15 +86,17 @@ type evalFlags struct {
 func newEvalFlags(name, summary string) (*flag.FlagSet, *evalFlags) {
 	fs := flag.NewFlagSet("asmr eval "+name, flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: asmr eval %s -dataset xor-tydi|mkqa -data FILE (-contexts FILE | -weaviate URL -class C) -out DIR [flags]\n\n%s\n\nflags:\n", name, summary)
+		fmt.Fprintf(fs.Output(), "usage: asmr eval %s -dataset xor-tydi|mkqa -data FILE (-contexts FILE | -weaviate URL -class C) -out DIR [flags]\n"+
+			"       asmr eval %s -dataset xquad -data DIR -model M -out DIR [flags]\n\n%s\n\nflags:\n", name, name, summary)
 		fs.PrintDefaults()
 	}
 	f := &evalFlags{}
 	f.rf.register(fs)
-	fs.StringVar(&f.dataset, "dataset", "", "xor-tydi (XOR-Full dev JSONL) or mkqa (mkqa.jsonl[.gz]) (required)")
-	fs.StringVar(&f.data, "data", "", "the dataset file (required)")
-	fs.StringVar(&f.langs, "langs", "", "comma-separated languages (default: the paper's: xor-tydi ar,bn,fi,ja,ko,ru,te; mkqa de,es,fr,it,nl,pt,th,tr,vi,zh)")
+	fs.StringVar(&f.dataset, "dataset", "", "xor-tydi (XOR-Full dev JSONL), mkqa (mkqa.jsonl[.gz]) or xquad (a folder of xquad.<lang>.json, English passages) (required)")
+	fs.StringVar(&f.data, "data", "", "the dataset file; xquad: the folder of xquad.<lang>.json, xquad.en.json included (required)")
+	fs.StringVar(&f.langs, "langs", "", "comma-separated languages (default: the paper's: xor-tydi ar,bn,fi,ja,ko,ru,te; mkqa de,es,fr,it,nl,pt,th,tr,vi,zh; xquad every XQuAD language but English: ar,de,el,es,hi,ro,ru,th,tr,vi,zh)")
 	fs.IntVar(&f.limit, "limit", 0, "read at most this many items per language, in file order (0 = all)")
+	fs.Uint64Var(&f.passageSeed, "passage-seed", 1, "xquad: seed of the order of each question's passages (the gold paragraph among 2 of the same article)")
 	fs.StringVar(&f.contexts, "contexts", "", "given passages, JSONL of {id, passages: [...]}: generate in-process, no server")
 	fs.StringVar(&f.weaviate, "weaviate", "", "base URL of a weaviate-asmr server that retrieves and generates (e.g. http://localhost:8080)")
 	fs.StringVar(&f.class, "class", "", "the Weaviate class searched (with -weaviate)")
@@ -116,10 +124,11 @@ func newEvalFlags(name, summary string) (*flag.FlagSet, *evalFlags) {
 }
 
 // config is the harness configuration of the flags. The reader flags are
-// checked only where a model is loaded in-process (-contexts).
+// checked only where a model is loaded in-process (-contexts, or xquad
+// without -weaviate).
 func (f *evalFlags) config() (harness.Config, error) {
 	cfg := harness.Config{
-		Dataset: f.dataset, Data: f.data, Langs: splitList(f.langs), Limit: f.limit, Sample: f.sample,
+		Dataset: f.dataset, Data: f.data, Langs: splitList(f.langs), Limit: f.limit, Sample: f.sample, PassageSeed: f.passageSeed,
 		Contexts: f.contexts,
 		Weaviate: f.weaviate, Class: f.class, Search: f.search, K: f.k,
 		Properties: splitList(f.properties), SearchProperties: splitList(f.searchProps),
@@ -129,7 +138,7 @@ func (f *evalFlags) config() (harness.Config, error) {
 		Temperature: f.temperature, MaxTokens: f.maxTokens, Parallel: f.parallel, Out: f.out,
 		MaxPassages: f.maxPassages, MaxPromptTokens: f.maxPromptTokens,
 	}
-	if f.contexts != "" {
+	if f.contexts != "" || (f.dataset == eval.XQuAD && f.weaviate == "") {
 		var err error
 		if cfg.ModelOptions, err = f.rf.options(); err != nil {
 			return cfg, err
@@ -177,7 +186,8 @@ func progress(quiet bool, desc string) (func(done, total int), func()) {
 }
 
 func evalRun(ctx context.Context, args []string, stdout io.Writer) error {
-	fs, f := newEvalFlags("run", "Scores baseline (zero-shot), 1-shot and ASMR on every item: the paper's Table 1 (xor-tydi) or Table 2 (mkqa).\n"+
+	fs, f := newEvalFlags("run", "Scores baseline (zero-shot), 1-shot and ASMR on every item: the paper's Table 1 (xor-tydi) or Table 2 (mkqa),\n"+
+		"or XQuAD cross-lingual (xquad: F1/EM in the question's language, F1 against the English gold, answer language, line-level pass).\n"+
 		"Writes DIR/items.jsonl (one answer a line, appended: a rerun skips what is done), DIR/report.md and DIR/results.csv.")
 	systemsFlag := fs.String("systems", "baseline,1shot,asmr", "systems to run: baseline, 1shot, asmr")
 	alphaAC := fs.Float64("alpha-ac", config.DefaultAlpha, "ASMR: accuracy-in-content steering strength (x sigma); 0 = off")
@@ -227,7 +237,7 @@ func evalSweep(ctx context.Context, args []string, stdout io.Writer) error {
 	alphas := fs.String("alphas", harness.Floats(eval.DefaultSweepAlphas), "alpha values")
 	seedsFlag := fs.String("seeds", "1,2,3", "seeds: each draws its -sample of items and seeds the sampler (-temperature > 0, in-process)")
 	attrs := fs.String("attributes", "AC,CL", "attributes alpha steers: AC, CL or both")
-	metric := fs.String("metric", eval.MetricF1, "metric of sweep.png: f1, em, bleu (xor-tydi), lang or r2kt")
+	metric := fs.String("metric", eval.MetricF1, "metric of sweep.png: f1, em, bleu (xor-tydi), lang, r2kt (not xquad), f1_en or lines (xquad)")
 	fs.IntVar(&f.sample, "sample", 100, "items per language drawn with each seed (0 = all: then seeds differ only by sampling)")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -13,27 +13,36 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/eval"
+	"github.com/asmr-search/generative-asmr/eval/xquad"
+	"github.com/asmr-search/generative-asmr/probes"
 	"github.com/asmr-search/generative-asmr/profile"
 	"github.com/asmr-search/generative-asmr/steering"
 )
 
 // Config is what both runs take; its fields are the commands' flags.
 // Exactly one of Contexts (given passages, an in-process reader) and
-// Weaviate (a server that retrieves and generates) is set.
+// Weaviate (a server that retrieves and generates) is set, except for
+// eval.XQuAD, whose task gives each question its passages: there Contexts
+// is never set, and the reader is in-process unless Weaviate is.
 type Config struct {
-	// Dataset is eval.XORTyDi or eval.MKQA; Data its file; Langs the
-	// languages (nil: the paper's); Limit the most items read per
-	// language (0: all); Sample the items scored per language, drawn with
-	// each seed (0: all).
+	// Dataset is eval.XORTyDi, eval.MKQA or eval.XQuAD; Data its file
+	// (XQuAD: the folder of xquad.<lang>.json); Langs the languages (nil:
+	// eval.PaperLanguages); Limit the most items read per language (0:
+	// all); Sample the items scored per language, drawn with each seed
+	// (0: all).
 	Dataset, Data string
 	Langs         []string
 	Limit, Sample int
+	// PassageSeed orders XQuAD's passages (the gold paragraph and its
+	// distractors) for every question (xquad.Options.Seed).
+	PassageSeed uint64
 
 	// Contexts is a JSONL of given passages ({id, passages}).
 	Contexts string
@@ -85,10 +94,15 @@ type session struct {
 }
 
 func open(cfg Config, steered bool) (*session, error) {
+	xq := cfg.Dataset == eval.XQuAD
 	switch {
 	case cfg.Dataset == "" || cfg.Data == "" || cfg.Out == "":
 		return nil, errors.New("-dataset, -data and -out are required")
-	case (cfg.Contexts == "") == (cfg.Weaviate == ""):
+	case xq && cfg.Contexts != "":
+		return nil, fmt.Errorf("-contexts: %s gives each question its passages itself (the English gold paragraph and %d of the same article, in the order of -passage-seed); drop -contexts", eval.XQuAD, xquadDistractors)
+	case xq && cfg.Weaviate != "":
+		return nil, fmt.Errorf("-weaviate with -dataset %s is not wired yet (the task's paragraphs must first be loaded into a class); run it in-process, without -weaviate", eval.XQuAD)
+	case !xq && (cfg.Contexts == "") == (cfg.Weaviate == ""):
 		return nil, errors.New("give -contexts (given passages, in-process) or -weaviate (retrieval and generation by the server), not both")
 	case cfg.MaxTokens < 1:
 		return nil, fmt.Errorf("-max-tokens %d: must be at least 1", cfg.MaxTokens)
@@ -105,7 +119,12 @@ func open(cfg Config, steered bool) (*session, error) {
 	}
 	s := &session{close: func() {}}
 	var err error
-	s.items, s.langs, err = eval.LoadDataset(cfg.Dataset, cfg.Data, cfg.Langs, cfg.Limit)
+	var task *xquad.Task
+	if xq {
+		task, s.items, s.langs, err = loadXQuAD(cfg)
+	} else {
+		s.items, s.langs, err = eval.LoadDataset(cfg.Dataset, cfg.Data, cfg.Langs, cfg.Limit)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -141,13 +160,20 @@ func open(cfg Config, steered bool) (*session, error) {
 		{"data", fmt.Sprintf("%s (%s): %s", cfg.Data, cfg.Dataset, strings.Join(perLang, ", "))},
 	}
 
-	if cfg.Contexts != "" {
-		if s.contexts, err = eval.ReadContexts(cfg.Contexts); err != nil {
-			return nil, err
+	if cfg.Weaviate == "" {
+		passages := "given: " + cfg.Contexts
+		if xq {
+			s.contexts = task.Contexts
+			s.passageSource = fmt.Sprintf("xquad:distractors=%d,seed=%d", xquadDistractors, cfg.PassageSeed)
+			passages = fmt.Sprintf("given: the question's English gold paragraph and %d other paragraphs of its article, in an order drawn with passage seed %d (eval/xquad)", xquadDistractors, cfg.PassageSeed)
+		} else {
+			if s.contexts, err = eval.ReadContexts(cfg.Contexts); err != nil {
+				return nil, err
+			}
+			s.passageSource = "contexts:" + filepath.Base(cfg.Contexts)
 		}
-		s.passageSource = "contexts:" + filepath.Base(cfg.Contexts)
 		if cfg.Model == "" {
-			return nil, errors.New("-model is required with -contexts (a GGUF file or an Ollama model name)")
+			return nil, errors.New("-model is required in-process (a GGUF file or an Ollama model name)")
 		}
 		if steered && cfg.Profile == "" {
 			return nil, errors.New("the asmr system needs -profile (a steering profile from asmr probe)")
@@ -158,7 +184,7 @@ func open(cfg Config, steered bool) (*session, error) {
 		}
 		s.reader, s.close = lr, lr.Close
 		s.settings = append(s.settings,
-			[2]string{"passages", "given: " + cfg.Contexts},
+			[2]string{"passages", passages},
 			[2]string{"reader", fmt.Sprintf("in-process through the module's request path: %s (%s), context %d, at most %d passages, prompt cap %s",
 				cfg.Model, lr.id, lr.m.ContextSize(), lr.limits.EffectiveMaxPassages(), promptCap(lr.limits.MaxPromptTokens))},
 			[2]string{"profile", orNone(cfg.Profile)})
@@ -191,6 +217,49 @@ func open(cfg Config, steered bool) (*session, error) {
 		[2]string{"generation", fmt.Sprintf("temperature %g, at most %d tokens, answer language: %s; prediction = first line of the answer, without an \"Answer:\" label", cfg.Temperature, cfg.MaxTokens, answerLangNote(cfg.AnswerLanguage))},
 		[2]string{"prompt", "template " + tmplNote + "; 1-shot examples " + shotNote})
 	return s, nil
+}
+
+// xquadDistractors is the number of same-article paragraphs given with
+// XQuAD's gold paragraph: the paper's 2.
+const xquadDistractors = 2
+
+// loadXQuAD reads cfg.Data, a folder of xquad.<lang>.json, for cfg.Langs
+// (eval.PaperLanguages[eval.XQuAD] when empty) and English, and builds the
+// task: at most cfg.Limit questions per language, passages ordered with
+// cfg.PassageSeed. The items, in language order, carry their English golds
+// (eval.Item.English).
+func loadXQuAD(cfg Config) (*xquad.Task, []eval.Item, []string, error) {
+	langs := cfg.Langs
+	if len(langs) == 0 {
+		langs = eval.PaperLanguages[eval.XQuAD]
+	}
+	for _, l := range langs {
+		switch {
+		case l == "en":
+			return nil, nil, nil, fmt.Errorf("-langs: en is the language of %s's passages, not of a cross-lingual question; want some of %s", eval.XQuAD, strings.Join(eval.PaperLanguages[eval.XQuAD], ","))
+		case !slices.Contains(probes.XQuADLanguages, l):
+			return nil, nil, nil, fmt.Errorf("-langs: %q is not a language of XQuAD; want some of %s", l, strings.Join(eval.PaperLanguages[eval.XQuAD], ","))
+		}
+	}
+	byLang, err := probes.ReadXQuADDir(cfg.Data, append([]string{"en"}, langs...))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	task, err := xquad.Build(byLang, xquad.Options{Distractors: xquadDistractors, Seed: cfg.PassageSeed, Limit: cfg.Limit})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var items []eval.Item
+	for _, l := range langs {
+		if len(task.Items[l]) == 0 {
+			return nil, nil, nil, fmt.Errorf("%s has no %s questions in language %q", cfg.Data, eval.XQuAD, l)
+		}
+		for _, it := range task.Items[l] {
+			it.English = task.English[it.ID]
+			items = append(items, it)
+		}
+	}
+	return task, items, langs, nil
 }
 
 // options are the eval.Run options of the session's systems, answered

@@ -119,6 +119,10 @@ func metricAxis(m string) string {
 		return "answer-language rate"
 	case eval.MetricRecall:
 		return "R@2kt"
+	case eval.MetricF1English:
+		return "F1 (English gold)"
+	case eval.MetricLines:
+		return "line-level pass rate"
 	}
 	return m
 }
