@@ -50,6 +50,9 @@ type Task struct {
 	// Contexts[id] (Contexts[id][i] == Paragraphs[Order[id][i]]).
 	Paragraphs []string
 	Order      map[string][]int
+	// Articles holds the index in the English file of the article of each
+	// paragraph (Articles[p] for Paragraphs[p]).
+	Articles []int
 }
 
 // Build makes the task of every language in byLang but English from the
@@ -83,6 +86,7 @@ func Build(byLang map[string]*probes.SQuAD, o Options) (*Task, error) {
 		first[ai] = len(t.Paragraphs)
 		for _, par := range art.Paragraphs {
 			t.Paragraphs = append(t.Paragraphs, par.Context)
+			t.Articles = append(t.Articles, ai)
 		}
 	}
 	langs := slices.Sorted(func(yield func(string) bool) {
