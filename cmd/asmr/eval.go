@@ -26,7 +26,8 @@ import (
 // 3: K x alpha), over given passages in-process, or through a Weaviate
 // server that retrieves and generates (eval/harness), and on the
 // cross-lingual XQuAD task (English passages the task gives, questions in
-// another language; in-process). See docs/reproduce.md.
+// another language; in-process, or loaded into a class of the server and
+// retrieved there). See docs/reproduce.md.
 func runEval(ctx context.Context, args []string) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		evalUsage(os.Stderr)
@@ -47,14 +48,16 @@ func runEval(ctx context.Context, args []string) error {
 
 func evalUsage(w io.Writer) {
 	fmt.Fprint(w, `usage: asmr eval run   -dataset xor-tydi|mkqa -data FILE (-contexts FILE | -weaviate URL -class C) -out DIR [flags]
-       asmr eval run   -dataset xquad -data DIR -model M [-passage-seed S] -out DIR [flags]
+       asmr eval run   -dataset xquad -data DIR [-weaviate URL -class C] [-passage-seed S] -out DIR [flags]
        asmr eval sweep -dataset xor-tydi|mkqa -data FILE (-contexts FILE | -weaviate URL -class C) -out DIR [flags]
-       asmr eval sweep -dataset xquad -data DIR -model M -profile P [-passage-seed S] -out DIR [flags]
+       asmr eval sweep -dataset xquad -data DIR [-weaviate URL -class C] [-passage-seed S] -out DIR [flags]
 
 run:   baseline, 1-shot and ASMR on every item, laid out like the paper's
        Table 1 (XOR-TyDi QA) or Table 2 (MKQA), with paired t-tests; xquad:
        English passages (the gold paragraph and 2 of the same article),
-       questions in another language, in-process.
+       questions in another language: in-process, or through a server
+       (-weaviate: the paragraphs are loaded into -class, retrieved by
+       nearVector).
 sweep: ASMR for every K x alpha over several seeds: the paper's Figure 3.
 
 Both append each answer to a JSONL as it comes back, so a rerun skips
@@ -87,7 +90,7 @@ func newEvalFlags(name, summary string) (*flag.FlagSet, *evalFlags) {
 	fs := flag.NewFlagSet("asmr eval "+name, flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: asmr eval %s -dataset xor-tydi|mkqa -data FILE (-contexts FILE | -weaviate URL -class C) -out DIR [flags]\n"+
-			"       asmr eval %s -dataset xquad -data DIR -model M -out DIR [flags]\n\n%s\n\nflags:\n", name, name, summary)
+			"       asmr eval %s -dataset xquad -data DIR [-weaviate URL -class C] -out DIR [flags]\n\n%s\n\nflags:\n", name, name, summary)
 		fs.PrintDefaults()
 	}
 	f := &evalFlags{}

@@ -198,7 +198,7 @@ func TestEvalXQuADFixture(t *testing.T) {
 		want  string
 	}{
 		{[]string{"-contexts", filepath.Join(dir, "c.jsonl")}, "drop -contexts"},
-		{[]string{"-weaviate", "http://localhost:1", "-class", "C"}, "not wired yet"},
+		{[]string{"-weaviate", "http://127.0.0.1:1", "-class", "C", "-query-vectors", "v.jsonl"}, "drop -query-vectors"},
 		{[]string{"-langs", "en,ru"}, "en is the language of xquad's passages"},
 		{[]string{"-langs", "ja"}, `"ja" is not a language of XQuAD`},
 	} {

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,6 +22,7 @@ import (
 	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/eval"
 	"github.com/asmr-search/generative-asmr/eval/xquad"
+	"github.com/asmr-search/generative-asmr/internal/weaviatehttp"
 	"github.com/asmr-search/generative-asmr/probes"
 	"github.com/asmr-search/generative-asmr/profile"
 	"github.com/asmr-search/generative-asmr/steering"
@@ -30,7 +32,10 @@ import (
 // Exactly one of Contexts (given passages, an in-process reader) and
 // Weaviate (a server that retrieves and generates) is set, except for
 // eval.XQuAD, whose task gives each question its passages: there Contexts
-// is never set, and the reader is in-process unless Weaviate is.
+// is never set, and the reader is in-process unless Weaviate is; with
+// Weaviate, the task's paragraphs are loaded into Class (xquad.Load) and
+// retrieved by nearVector, so Search, K, Properties, SearchProperties,
+// HybridAlpha and QueryVectors do not apply.
 type Config struct {
 	// Dataset is eval.XORTyDi, eval.MKQA or eval.XQuAD; Data its file
 	// (XQuAD: the folder of xquad.<lang>.json); Langs the languages (nil:
@@ -93,15 +98,15 @@ type session struct {
 	settings      [][2]string
 }
 
-func open(cfg Config, steered bool) (*session, error) {
+func open(ctx context.Context, cfg Config, steered bool) (*session, error) {
 	xq := cfg.Dataset == eval.XQuAD
 	switch {
 	case cfg.Dataset == "" || cfg.Data == "" || cfg.Out == "":
 		return nil, errors.New("-dataset, -data and -out are required")
 	case xq && cfg.Contexts != "":
 		return nil, fmt.Errorf("-contexts: %s gives each question its passages itself (the English gold paragraph and %d of the same article, in the order of -passage-seed); drop -contexts", eval.XQuAD, xquadDistractors)
-	case xq && cfg.Weaviate != "":
-		return nil, fmt.Errorf("-weaviate with -dataset %s is not wired yet (the task's paragraphs must first be loaded into a class); run it in-process, without -weaviate", eval.XQuAD)
+	case xq && cfg.QueryVectors != "":
+		return nil, fmt.Errorf("-query-vectors: %s's question vectors come from its task (they retrieve each question's passages from the class it loads); drop -query-vectors", eval.XQuAD)
 	case !xq && (cfg.Contexts == "") == (cfg.Weaviate == ""):
 		return nil, errors.New("give -contexts (given passages, in-process) or -weaviate (retrieval and generation by the server), not both")
 	case cfg.MaxTokens < 1:
@@ -188,6 +193,25 @@ func open(cfg Config, steered bool) (*session, error) {
 			[2]string{"reader", fmt.Sprintf("in-process through the module's request path: %s (%s), context %d, at most %d passages, prompt cap %s",
 				cfg.Model, lr.id, lr.m.ContextSize(), lr.limits.EffectiveMaxPassages(), promptCap(lr.limits.MaxPromptTokens))},
 			[2]string{"profile", orNone(cfg.Profile)})
+	} else if xq {
+		w := xquadReader(cfg, task)
+		if err := w.Check(); err != nil {
+			return nil, fmt.Errorf("-weaviate: %w", err)
+		}
+		c, err := weaviatehttp.New(cfg.Weaviate, &http.Client{Timeout: 10 * time.Minute}, 0)
+		if err != nil {
+			return nil, fmt.Errorf("-weaviate: %w", err)
+		}
+		if err := xquad.Load(ctx, c, cfg.Class, task); err != nil {
+			return nil, err
+		}
+		s.reader = w
+		s.passageSource = fmt.Sprintf("weaviate:xquad:distractors=%d,seed=%d", xquadDistractors, cfg.PassageSeed)
+		s.settings = append(s.settings,
+			[2]string{"passages", fmt.Sprintf("retrieved by Weaviate %s, class %s (the task's %d English paragraphs, loaded by eval/xquad), nearVector top %d: "+
+				"the question's English gold paragraph and %d other paragraphs of its article, in an order drawn with passage seed %d", cfg.Weaviate, cfg.Class, len(task.Paragraphs), w.K, xquadDistractors, cfg.PassageSeed)},
+			[2]string{"reader", "generative-asmr in the server, model " + orDefault(cfg.Model)},
+			[2]string{"profile", orDefault(cfg.Profile)})
 	} else {
 		w := &eval.WeaviateReader{
 			URL: cfg.Weaviate, Class: cfg.Class, Search: cfg.Search, K: cfg.K,
@@ -262,6 +286,24 @@ func loadXQuAD(cfg Config) (*xquad.Task, []eval.Item, []string, error) {
 	return task, items, langs, nil
 }
 
+// xquadReader is the Weaviate reader of the XQuAD task: nearVector with
+// the task's question vectors (xquad.Task.Vectors) over the class that
+// xquad.Load fills, K the most passages a question is given, so that the
+// server retrieves exactly each question's Contexts, in their order. The
+// flags -search, -k, -properties, -search-properties, -hybrid-alpha and
+// -query-vectors do not apply.
+func xquadReader(cfg Config, task *xquad.Task) *eval.WeaviateReader {
+	k := 0
+	for _, c := range task.Contexts {
+		k = max(k, len(c))
+	}
+	return &eval.WeaviateReader{
+		URL: cfg.Weaviate, Class: cfg.Class, Search: eval.SearchNearVector, K: k,
+		Properties: []string{"text"}, HybridAlpha: -1, Vectors: task.Vectors(),
+		Model: cfg.Model, Profile: cfg.Profile,
+	}
+}
+
 // options are the eval.Run options of the session's systems, answered
 // into store.
 func (s *session) options(cfg Config, systems []eval.System, store *eval.Store, progress func(int, int)) eval.Options {
@@ -289,7 +331,7 @@ type answered struct {
 // otherwise the caller calls done, and an error is eval.Run's, saying
 // that the answers so far are saved.
 func answer(ctx context.Context, cfg Config, steered bool, file string, systems []eval.System, seeds []uint64, progress func(int, int)) (*answered, error) {
-	s, err := open(cfg, steered)
+	s, err := open(ctx, cfg, steered)
 	if err != nil {
 		return nil, err
 	}

@@ -1,11 +1,13 @@
 package harness
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/asmr-search/generative-asmr/eval"
+	"github.com/asmr-search/generative-asmr/eval/xquad"
 )
 
 func TestOpenChecksConfig(t *testing.T) {
@@ -30,11 +32,11 @@ func TestOpenChecksConfig(t *testing.T) {
 	} {
 		cfg := ok
 		c.edit(&cfg)
-		if _, err := open(cfg, true); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := open(context.Background(), cfg, true); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", name, err, c.want)
 		}
 	}
-	s, err := open(ok, true)
+	s, err := open(context.Background(), ok, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,5 +63,26 @@ func TestLists(t *testing.T) {
 	if describeSystems([]eval.System{{Name: eval.Baseline}, {Name: eval.OneShot, OneShot: true}}) !=
 		"Baseline (zero-shot, unsteered); 1-shot (one worked example in the prompt, unsteered)" {
 		t.Errorf("describeSystems: %s", describeSystems([]eval.System{{Name: eval.Baseline}, {Name: eval.OneShot, OneShot: true}}))
+	}
+}
+
+// TestXQuADReader checks the Weaviate reader of the XQuAD task: nearVector
+// with the task's vectors, as many passages as a question is given.
+func TestXQuADReader(t *testing.T) {
+	task := &xquad.Task{
+		Paragraphs: []string{"p0", "p1", "p2", "p3"},
+		Articles:   []int{0, 0, 0, 0},
+		Contexts:   map[string][]string{"a": {"p1", "p0", "p2"}, "b": {"p3", "p2"}},
+		Order:      map[string][]int{"a": {1, 0, 2}, "b": {3, 2}},
+	}
+	w := xquadReader(Config{Weaviate: "http://127.0.0.1:1", Class: "XQuAD", Model: "m", Profile: "p", Search: eval.SearchBM25, K: 9, QueryVectors: "x"}, task)
+	if w.Search != eval.SearchNearVector || w.K != 3 || w.Class != "XQuAD" || w.Model != "m" || w.Profile != "p" || len(w.Vectors) != 2 {
+		t.Errorf("reader %+v", w)
+	}
+	if err := w.Check(); err != nil {
+		t.Error(err)
+	}
+	if v := w.Vectors[eval.Key{ID: "a"}]; len(v) != 4 || v[1] != 3 || v[0] != 2 || v[2] != 1 || v[3] != 0 {
+		t.Errorf("vector of a: %v", v)
 	}
 }
