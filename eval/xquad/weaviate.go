@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/weaviate/weaviate-go-client/v5/weaviate"
 	"github.com/weaviate/weaviate/entities/models"
@@ -115,7 +116,7 @@ func Load(ctx context.Context, c *weaviate.Client, class string, t *Task) error 
 		have[p] = true
 	}
 	if len(have) == n {
-		return nil
+		return waitSearchable(ctx, c, class, n)
 	}
 
 	var objs []*models.Object
@@ -145,7 +146,7 @@ func Load(ctx context.Context, c *weaviate.Client, class string, t *Task) error 
 			return fmt.Errorf("xquad: import into %s: %w", class, err)
 		}
 	}
-	return nil
+	return waitSearchable(ctx, c, class, n)
 }
 
 // classDef is the class Load creates.
@@ -191,4 +192,47 @@ func classProblem(c *models.Class) string {
 		}
 	}
 	return strings.Join(ps, "; ")
+}
+
+// searchableWithin bounds how long Load waits for imported paragraphs to
+// be found by nearVector.
+const searchableWithin = time.Minute
+
+// waitSearchable waits until nearVector finds every one of the class's n
+// paragraphs by its own one-hot vector. Right after an import, Weaviate
+// 1.35's flat index answered nearVector with no objects for about a second
+// (measured: every query of a run that started at once came back empty),
+// which an evaluation would score as empty answers.
+func waitSearchable(ctx context.Context, c *weaviate.Client, class string, n int) error {
+	deadline := time.Now().Add(searchableWithin)
+	p := 0
+	for p < n {
+		v := make([]string, n)
+		for i := range v {
+			v[i] = "0"
+		}
+		v[p] = "1"
+		var data struct {
+			Get map[string][]struct {
+				Paragraph *int `json:"paragraph"`
+			} `json:"Get"`
+		}
+		q := fmt.Sprintf("{ Get { %s(nearVector: {vector: [%s]}, limit: 1) { paragraph } } }", class, strings.Join(v, ","))
+		if err := weaviatehttp.GraphQL(ctx, c, q, &data); err != nil {
+			return fmt.Errorf("xquad: search class %s: %w", class, err)
+		}
+		if got := data.Get[class]; len(got) == 1 && got[0].Paragraph != nil && *got[0].Paragraph == p {
+			p++
+			continue
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("xquad: class %s: nearVector does not find paragraph %d by its vector %v after the import; is the class's vector index flat with cosine distance?", class, p, searchableWithin)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return nil
 }
