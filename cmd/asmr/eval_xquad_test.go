@@ -72,12 +72,7 @@ func TestEvalXQuADFixture(t *testing.T) {
 	}
 	// The planted effect reaches the new metric: steered, the reader
 	// answers Russian questions in Cyrillic, every line of it.
-	lines := map[string]string{}
-	for _, r := range evaltest.ReadCSV(t, filepath.Join(out, "results.csv")) {
-		if r["metric"] == eval.MetricLines && r["lang"] == "ru" {
-			lines[r["system"]] = r["mean"]
-		}
-	}
+	lines := evaltest.MeansBySystem(t, filepath.Join(out, "results.csv"), eval.MetricLines, "ru")
 	if lines[eval.ASMR] != "1" || lines[eval.Baseline] == "1" {
 		t.Errorf("ru line-level pass: baseline %s, ASMR %s; want ASMR 1 and the baseline below", lines[eval.Baseline], lines[eval.ASMR])
 	}

@@ -30,3 +30,16 @@ func ReadCSV(t testing.TB, path string) []map[string]string {
 	}
 	return out
 }
+
+// MeansBySystem returns, from a results.csv that `asmr eval run` wrote, the
+// mean of metric in lang for each system, as written ("1", "0.5", ...).
+func MeansBySystem(t testing.TB, path, metric, lang string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, r := range ReadCSV(t, path) {
+		if r["metric"] == metric && r["lang"] == lang {
+			out[r["system"]] = r["mean"]
+		}
+	}
+	return out
+}
