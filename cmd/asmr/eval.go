@@ -82,6 +82,7 @@ type evalFlags struct {
 	temperature                      float64
 	maxTokens, parallel              int
 	maxPassages, maxPromptTokens     int
+	stop                             stringList
 	out                              string
 	quiet                            bool
 }
@@ -120,6 +121,7 @@ func newEvalFlags(name, summary string) (*flag.FlagSet, *evalFlags) {
 	fs.IntVar(&f.maxTokens, "max-tokens", 32, "answer length cap in tokens")
 	fs.IntVar(&f.maxPassages, "max-passages", 0, fmt.Sprintf("in-process: the most passages a prompt gets, as the module's limits.maxPassages (0: its default, %d)", config.DefaultMaxPassages))
 	fs.IntVar(&f.maxPromptTokens, "max-prompt-tokens", 0, "in-process: the prompt's token cap, as the module's limits.maxPromptTokens (0: the context less -max-tokens)")
+	fs.Var(&f.stop, "stop", "in-process: end an answer at this string (repeatable), as an ops file's models.<name>.stop; e.g. -stop $'\\n' for Gemma 3 270M")
 	fs.IntVar(&f.parallel, "parallel", 1, "requests at once (in-process: reader slots)")
 	fs.StringVar(&f.out, "out", "", "output folder (required)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar and no report on standard output")
@@ -139,7 +141,7 @@ func (f *evalFlags) config() (harness.Config, error) {
 		Model: f.model, Profile: f.profile, Direction: f.direction, Scope: f.scope,
 		Shots: f.shots, Template: f.template, AnswerLanguage: f.answerLang,
 		Temperature: f.temperature, MaxTokens: f.maxTokens, Parallel: f.parallel, Out: f.out,
-		MaxPassages: f.maxPassages, MaxPromptTokens: f.maxPromptTokens,
+		MaxPassages: f.maxPassages, MaxPromptTokens: f.maxPromptTokens, Stop: f.stop,
 	}
 	if f.contexts != "" || (f.dataset == eval.XQuAD && f.weaviate == "") {
 		var err error

@@ -178,3 +178,22 @@ func TestFlagsStageBarsPlainWhenNotATerminal(t *testing.T) {
 		t.Errorf("quiet printed %q", buf.String())
 	}
 }
+
+// TestFlagsEvalModelAsServed: the in-process eval takes the model settings
+// an ops file gives a served model (chatTemplate, stop), so it can read
+// Gemma 3 270M as the module serves it.
+func TestFlagsEvalModelAsServed(t *testing.T) {
+	fs, f := newEvalFlags("run", "test")
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse([]string{"-dataset", "xquad", "-data", "d", "-model", "m.gguf", "-out", "o",
+		"-chat-template", "none", "-stop", "\n", "-stop", "Question:"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := f.config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ModelOptions.ChatTemplate != "none" || strings.Join(cfg.Stop, "|") != "\n|Question:" {
+		t.Errorf("chat template %q, stop %q", cfg.ModelOptions.ChatTemplate, cfg.Stop)
+	}
+}

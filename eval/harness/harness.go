@@ -57,6 +57,9 @@ type Config struct {
 	// and maxPromptTokens for the in-process reader (0: the module's
 	// defaults, config.DefaultMaxPassages and no cap but the context).
 	MaxPassages, MaxPromptTokens int
+	// Stop ends each in-process answer at the first of these strings, as
+	// an ops file's models.<name>.stop (the server applies its own).
+	Stop []string
 
 	// Weaviate is the server's base URL; the rest configure an
 	// eval.WeaviateReader.

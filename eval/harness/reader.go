@@ -34,6 +34,9 @@ type InProcessReader struct {
 	profileSum  string
 	det         *rag.Detector
 	limits      config.Limits
+	// stop and chatTemplate are -stop and -chat-template.
+	stop         []string
+	chatTemplate string
 }
 
 // NewInProcessReader loads cfg.Model with cfg.ModelOptions (a slot per
@@ -59,7 +62,8 @@ func NewInProcessReader(cfg Config, langs []string) (*InProcessReader, error) {
 // setUpReader makes the reader of a loaded model: its fingerprint, the
 // profile checked against it, and the detector of -answer-language auto.
 func setUpReader(m *steering.Model, cfg Config, langs []string) (*InProcessReader, error) {
-	r := &InProcessReader{m: m, name: cfg.Model, limits: config.Limits{MaxPassages: cfg.MaxPassages, MaxPromptTokens: cfg.MaxPromptTokens}}
+	r := &InProcessReader{m: m, name: cfg.Model, limits: config.Limits{MaxPassages: cfg.MaxPassages, MaxPromptTokens: cfg.MaxPromptTokens},
+		stop: cfg.Stop, chatTemplate: cfg.ModelOptions.ChatTemplate}
 	id, err := profile.ModelFingerprint(m.Path())
 	if err != nil {
 		return nil, err
@@ -112,8 +116,17 @@ func (r *InProcessReader) Close() { r.m.Close() }
 // content, the context size and the passage limits (which decide how many
 // passages fit).
 func (r *InProcessReader) Identity() map[string]any {
-	return map[string]any{"model": r.id, "profile": r.profileSum, "context": r.m.ContextSize(),
+	id := map[string]any{"model": r.id, "profile": r.profileSum, "context": r.m.ContextSize(),
 		"maxPassages": r.limits.EffectiveMaxPassages(), "maxPromptTokens": r.limits.MaxPromptTokens}
+	// Settings that change answers and were added later join the identity
+	// only when set, so that earlier results stores still resume.
+	if len(r.stop) > 0 {
+		id["stop"] = r.stop
+	}
+	if r.chatTemplate != "" {
+		id["chatTemplate"] = r.chatTemplate
+	}
+	return id
 }
 
 // request is the rag request of an eval request, as the module makes it
@@ -128,7 +141,7 @@ func (r *InProcessReader) request(req eval.Request) (rag.Request, error) {
 		Prompt:   rag.GroupedOf(req.Template, q, req.Passages, r.limits.EffectiveMaxPassages()),
 		Question: q, Filled: q,
 		MaxTokens: req.MaxTokens, MaxPromptTokens: r.limits.MaxPromptTokens,
-		Temperature: req.Temperature, Seed: &seed,
+		Temperature: req.Temperature, Seed: &seed, Stop: r.stop,
 	}
 	if req.Language != "" {
 		if l, ok := eval.CodeLanguage(req.Language); ok {
