@@ -1,10 +1,6 @@
 package main
 
-import (
-	"bytes"
-	"fmt"
-	"strings"
-)
+import "fmt"
 
 // OrderFile is the file of Weaviate's generate provider that calls a
 // generative module's GenerateAllResults. Weaviate hands the module each
@@ -41,32 +37,8 @@ func orderCall() string {
 // so. It fails when an anchor is not found exactly once, when src is
 // patched only in part, or when the result does not parse.
 func PatchOrder(src []byte, pkg string) (out []byte, changed bool, err error) {
-	imp, call := orderImportLine(pkg), orderCall()
-	nImp, nCall := bytes.Count(src, []byte(imp)), bytes.Count(src, []byte(call))
-	switch {
-	case nImp == 1 && nCall == 1:
-		if err := checkParses(OrderFile, src); err != nil {
-			return nil, false, err
-		}
-		return src, false, nil
-	case nImp != 0 || nCall != 0:
-		return nil, false, fmt.Errorf("%s is partly patched (%d import lines, %d calls); start from a fresh copy (make clean)", OrderFile, nImp, nCall)
-	case bytes.Contains(src, []byte(orderAlias)):
-		return nil, false, fmt.Errorf("%s already uses the name %s; refusing to patch", OrderFile, orderAlias)
-	}
-	s := string(src)
-	if err := once(OrderFile, s, orderImportAnchor, "import of modulecapabilities"); err != nil {
-		return nil, false, err
-	}
-	if err := once(OrderFile, s, orderCallAnchor, "call of GenerateAllResults"); err != nil {
-		return nil, false, err
-	}
-	i := strings.Index(s, orderImportAnchor) + len(orderImportAnchor)
-	s = s[:i] + imp + s[i:]
-	s = strings.Replace(s, orderCallAnchor, call, 1)
-	out = []byte(s)
-	if err := checkParses(OrderFile, out); err != nil {
-		return nil, false, err
-	}
-	return out, true, nil
+	return apply(OrderFile, src, orderAlias, []edit{
+		{what: "import of modulecapabilities", pieces: "import lines", anchor: orderImportAnchor, text: orderImportLine(pkg), mode: insertAfter},
+		{what: "call of GenerateAllResults", pieces: "calls", anchor: orderCallAnchor, text: orderCall(), mode: replaceAnchor},
+	})
 }
