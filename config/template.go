@@ -71,6 +71,27 @@ func CheckPromptTemplate(t string) error {
 	return nil
 }
 
+// PassageField is one text property of a retrieved object: its name and
+// its value.
+type PassageField struct{ Name, Value string }
+
+// PassageText renders one retrieved object as the passage the reader sees
+// (the module's groupedResult; the evaluation mirrors it): the trimmed
+// value when the object has one field, else "name: value" lines of the
+// non-empty ones, in the order given. An object without text gives "".
+func PassageText(fields []PassageField) string {
+	if len(fields) == 1 {
+		return strings.TrimSpace(fields[0].Value)
+	}
+	var lines []string
+	for _, f := range fields {
+		if v := strings.TrimSpace(f.Value); v != "" {
+			lines = append(lines, f.Name+": "+v)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
 // NumberPassages writes passages as {{passages}} shows them to the reader:
 // "[1] text", one block each, best ranked first, separated by a blank line.
 func NumberPassages(passages []string) string {

@@ -16,6 +16,7 @@ import (
 	"github.com/weaviate/weaviate-go-client/v5/weaviate"
 	"github.com/weaviate/weaviate/entities/models"
 
+	asmrconfig "github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/internal/weaviatehttp"
 )
 
@@ -324,16 +325,14 @@ func (w *WeaviateReader) parse(resp *models.GraphQLResponse, req Request) (Respo
 }
 
 // passageText renders one retrieved object as the module renders it for the
-// reader (module/passages.go passageTexts): the trimmed value when the object
-// has one of the properties, "name: value" lines of the non-empty ones in
-// the order of props (the groupedResult's properties) when it has several.
-// An object without text gives nothing.
+// reader, with config.PassageText over its text properties in the order of
+// props (the groupedResult's properties). An object without text gives
+// nothing.
 func passageText(o map[string]json.RawMessage, props []string) []string {
-	type prop struct{ name, value string }
-	var vals []prop
+	var fields []asmrconfig.PassageField
 	for _, p := range props {
 		raw, ok := o[p]
-		if !ok || slices.ContainsFunc(vals, func(v prop) bool { return v.name == p }) {
+		if !ok || slices.ContainsFunc(fields, func(f asmrconfig.PassageField) bool { return f.Name == p }) {
 			continue
 		}
 		var s string
@@ -344,24 +343,12 @@ func passageText(o map[string]json.RawMessage, props []string) []string {
 			}
 			s = strings.Join(list, " ")
 		}
-		vals = append(vals, prop{p, s})
+		fields = append(fields, asmrconfig.PassageField{Name: p, Value: s})
 	}
-	var text string
-	if len(vals) == 1 {
-		text = strings.TrimSpace(vals[0].value)
-	} else {
-		var lines []string
-		for _, v := range vals {
-			if t := strings.TrimSpace(v.value); t != "" {
-				lines = append(lines, v.name+": "+t)
-			}
-		}
-		text = strings.Join(lines, "\n")
+	if text := asmrconfig.PassageText(fields); text != "" {
+		return []string{text}
 	}
-	if text == "" {
-		return nil
-	}
-	return []string{text}
+	return nil
 }
 
 func clipText(s string, n int) string {

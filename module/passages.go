@@ -11,6 +11,8 @@ import (
 	"github.com/weaviate/weaviate/entities/modulecapabilities"
 	"github.com/weaviate/weaviate/entities/moduletools"
 	"github.com/weaviate/weaviate/entities/schema"
+
+	"github.com/asmr-search/generative-asmr/config"
 )
 
 // passageTexts renders each retrieved object as one passage, best ranked
@@ -25,21 +27,11 @@ func passageTexts(props []*modulecapabilities.GenerateProperties, order []string
 		if p == nil || len(p.Text) == 0 {
 			continue
 		}
-		var text string
-		if len(p.Text) == 1 {
-			for _, v := range p.Text {
-				text = strings.TrimSpace(v)
-			}
-		} else {
-			var lines []string
-			for _, k := range propertyNames(p.Text, order) {
-				if v := strings.TrimSpace(p.Text[k]); v != "" {
-					lines = append(lines, k+": "+v)
-				}
-			}
-			text = strings.Join(lines, "\n")
+		var fields []config.PassageField
+		for _, k := range propertyNames(p.Text, order) {
+			fields = append(fields, config.PassageField{Name: k, Value: p.Text[k]})
 		}
-		if text != "" {
+		if text := config.PassageText(fields); text != "" {
 			out = append(out, text)
 		}
 	}
