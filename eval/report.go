@@ -171,26 +171,20 @@ func ScorePredictions(dataset string, items []Item, preds Predictions, det *Lang
 }
 
 // scoreXQuAD adds XQuAD's F1 against each item's English golds (MKQA's
-// English normalisation, as ScoreF1Against, but per item rather than per
-// id) and the line-level pass rate to out.
+// English normalisation, ScoreF1English) and the line-level pass rate to out.
 func scoreXQuAD(out map[string][]Score, items []Item, preds Predictions, texts map[Key]string, det *LangDetector) error {
+	var err error
+	if out[MetricF1English], err = ScoreF1English(items, texts); err != nil {
+		return err
+	}
 	raw := make(map[Key]string, len(preds))
 	for _, it := range items {
-		pred, ok := texts[it.Key()]
-		if !ok {
-			return fmt.Errorf("eval: no prediction for %s item %s", it.Lang, it.ID)
-		}
-		if len(it.English) == 0 {
-			return fmt.Errorf("eval: no en gold for %s item %s", it.Lang, it.ID)
-		}
-		out[MetricF1English] = append(out[MetricF1English], Score{it.Key(), MKQAF1(pred, it.English, "en")})
 		r := preds[it.Key()]
 		raw[it.Key()] = unlabeled(r.Raw)
 		if strings.TrimSpace(r.Raw) == "" {
 			raw[it.Key()] = r.Prediction
 		}
 	}
-	var err error
 	out[MetricLines], err = ScoreLinePass(items, raw, det)
 	return err
 }

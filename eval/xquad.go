@@ -86,24 +86,22 @@ func ScoreLinePass(items []Item, preds map[Key]string, d *LangDetector) ([]Score
 	return out, nil
 }
 
-// ScoreF1Against scores each item's prediction with MKQA's F1 against other
-// golds of the same question: for XQuAD, the English answer of a question
-// asked in another language (golds by item ID), which measures whether the
-// content is right whatever the language it is in. The English
-// normalisation applies. An item without a prediction or without golds is
-// an error.
-func ScoreF1Against(items []Item, preds map[Key]string, golds map[string][]string, goldLang string) ([]Score, error) {
+// ScoreF1English scores each item's prediction with MKQA's F1 (English
+// normalisation) against the item's English golds (Item.English): for
+// XQuAD, the English answer of a question asked in another language, which
+// measures whether the content is right whatever language it is in. An
+// item without a prediction or without English golds is an error.
+func ScoreF1English(items []Item, preds map[Key]string) ([]Score, error) {
 	out := make([]Score, 0, len(items))
 	for _, it := range items {
 		pred, ok := preds[it.Key()]
 		if !ok {
 			return nil, fmt.Errorf("eval: no prediction for %s item %s", it.Lang, it.ID)
 		}
-		g, ok := golds[it.ID]
-		if !ok || len(g) == 0 {
-			return nil, fmt.Errorf("eval: no %s gold for item %s", goldLang, it.ID)
+		if len(it.English) == 0 {
+			return nil, fmt.Errorf("eval: no en gold for %s item %s", it.Lang, it.ID)
 		}
-		out = append(out, Score{it.Key(), MKQAF1(pred, g, goldLang)})
+		out = append(out, Score{it.Key(), MKQAF1(pred, it.English, "en")})
 	}
 	return out, nil
 }

@@ -93,6 +93,9 @@ func TestXQuADScoresByHand(t *testing.T) {
 		{"zh", "q2"}: "Alexander Graham Bell",
 	}
 	english := map[string][]string{"q1": {"1876"}, "q2": {"Alexander Graham Bell"}}
+	for i := range items {
+		items[i].English = english[items[i].ID]
+	}
 
 	f1 := map[Key]float64{}
 	for _, it := range items {
@@ -109,7 +112,7 @@ func TestXQuADScoresByHand(t *testing.T) {
 	// has 1876, P 1/2 R 1, F1 2/3; the Chinese answer is one word with no
 	// space, so 0; the Russian answer has one 1876 that counts among its seven
 	// words: P 1/7, R 1, F1 0.25.
-	en, err := ScoreF1Against(items, preds, english, "en")
+	en, err := ScoreF1English(items, preds)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +141,9 @@ func TestXQuADScoresByHand(t *testing.T) {
 		}
 	}
 
-	if _, err := ScoreF1Against(items, preds, map[string][]string{"q1": {"1876"}}, "en"); err == nil {
+	noEnglish := slices.Clone(items)
+	noEnglish[3].English = nil
+	if _, err := ScoreF1English(noEnglish, preds); err == nil {
 		t.Error("an item without an English gold gave no error")
 	}
 	delete(preds, Key{"th", "q1"})
