@@ -89,13 +89,7 @@ func Build(byLang map[string]*probes.SQuAD, o Options) (*Task, error) {
 			t.Articles = append(t.Articles, ai)
 		}
 	}
-	langs := slices.Sorted(func(yield func(string) bool) {
-		for l := range byLang {
-			if l != "en" && !yield(l) {
-				return
-			}
-		}
-	})
+	langs := slices.DeleteFunc(slices.Sorted(maps.Keys(byLang)), func(l string) bool { return l == "en" })
 	for ai, art := range en.Articles {
 		for pi, par := range art.Paragraphs {
 			for qi, q := range par.Questions {
