@@ -69,7 +69,7 @@ func TestValidateClass(t *testing.T) {
 		}},
 		{map[string]any{"direction": "up", "tokenScope": "prompt", "maxTokens": 0.0, "temperature": -1.0, "answerLanguage": "xx", "promptTemplate": "{{question}}"}, []string{
 			"invalid class moduleConfig: 6 problems",
-			`direction: unknown direction kind "up": want "probe" or "mass-mean"`,
+			`direction: unknown direction kind "up": want "probe", "mass-mean" or "language"`,
 			`tokenScope: "prompt" is not a scope`,
 			"maxTokens: 0 is out of range",
 			"temperature: -1 is out of range",

@@ -21,7 +21,8 @@ type Direction struct {
 	Vector []float32
 }
 
-// DirectionKind selects which of a head's two stored directions steers.
+// DirectionKind selects which directions steer: one of a head's two
+// stored directions, or (DirectionLanguage) the answer language's.
 type DirectionKind string
 
 const (
@@ -29,6 +30,15 @@ const (
 	DirectionProbe DirectionKind = "probe"
 	// DirectionMassMean is the class-mean difference, as ITI.
 	DirectionMassMean DirectionKind = "mass-mean"
+	// DirectionLanguage is language-targeted steering: the CL part steers
+	// along the mass-mean directions of attribute LANG.<code> of the answer
+	// language (the mean activation of sentences in that language minus
+	// the mean over other languages; see LanguageAttribute), the AC part
+	// along AC's mass-mean directions. It is no stored direction of a head:
+	// the answer language is known only per request, so it is resolved
+	// there (steering.ProfileIntervention), which falls back to CL's
+	// mass-mean directions when the profile has no LANG.<code>.
+	DirectionLanguage DirectionKind = "language"
 )
 
 // DefaultDirectionKind is the paper's choice.
@@ -45,11 +55,15 @@ func ParseDirectionKind(s string) (DirectionKind, error) {
 		return DirectionProbe, nil
 	case "mass-mean", "massmean", "mass_mean":
 		return DirectionMassMean, nil
+	case "language":
+		return DirectionLanguage, nil
 	}
-	return "", fmt.Errorf("unknown direction kind %q: want %q or %q", s, DirectionProbe, DirectionMassMean)
+	return "", fmt.Errorf("unknown direction kind %q: want %q, %q or %q", s, DirectionProbe, DirectionMassMean, DirectionLanguage)
 }
 
-// DirectionOf returns the head's direction of the given kind.
+// DirectionOf returns the head's stored direction of the given kind
+// (probe or mass-mean; language is no stored direction, see
+// DirectionLanguage).
 func (h *HeadEntry) DirectionOf(kind DirectionKind) (*Direction, error) {
 	switch kind {
 	case DirectionProbe:
@@ -57,5 +71,15 @@ func (h *HeadEntry) DirectionOf(kind DirectionKind) (*Direction, error) {
 	case DirectionMassMean:
 		return &h.MassMean, nil
 	}
-	return nil, fmt.Errorf("unknown direction kind %q: want %q or %q", kind, DirectionProbe, DirectionMassMean)
+	return nil, storedKindError(kind)
+}
+
+// storedKindError explains a kind that is not one of a head's stored
+// directions.
+func storedKindError(kind DirectionKind) error {
+	if kind == DirectionLanguage {
+		return fmt.Errorf("direction kind %q is chosen per request from the answer language (LANG.<code>'s %q directions); here want %q or %q",
+			kind, DirectionMassMean, DirectionProbe, DirectionMassMean)
+	}
+	return fmt.Errorf("unknown direction kind %q: want %q or %q", kind, DirectionProbe, DirectionMassMean)
 }

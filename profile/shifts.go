@@ -31,7 +31,7 @@ func (p *Profile) Shifts(attr string, kind DirectionKind, alpha float64, topK in
 		return nil, fmt.Errorf("steering profile has no attribute %q (it has: %s)", attr, strings.Join(have, ", "))
 	}
 	if kind != DirectionProbe && kind != DirectionMassMean {
-		return nil, fmt.Errorf("unknown direction kind %q: want %q or %q", kind, DirectionProbe, DirectionMassMean)
+		return nil, storedKindError(kind)
 	}
 	if math.IsNaN(alpha) || math.IsInf(alpha, 0) {
 		return nil, fmt.Errorf("alpha %v is not finite", alpha)

@@ -25,6 +25,9 @@ func (p *Profile) Summary() string {
 	if p.CreatedBy != "" {
 		fmt.Fprintf(&b, "created by:  %s\n", p.CreatedBy)
 	}
+	if langs := p.Languages(); len(langs) > 0 {
+		fmt.Fprintf(&b, "languages:   %s (%s<code> attributes, for direction %s)\n", strings.Join(langs, " "), LanguagePrefix, DirectionLanguage)
+	}
 	for _, name := range slices.Sorted(maps.Keys(p.Attributes)) {
 		a := p.Attributes[name]
 		if a == nil {

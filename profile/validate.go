@@ -87,8 +87,12 @@ func (p *Profile) Validate() error {
 
 func (p *Profile) validateAttribute(ps *problems.List, name string, a *Attribute) {
 	path := "attributes." + name
-	if !attributeName.MatchString(name) {
-		ps.Add(path, "attribute name %q must be a letter followed by letters, digits, '_' or '-'", name)
+	switch _, isLang := LanguageOfAttribute(name); {
+	case isLang:
+	case strings.HasPrefix(strings.ToUpper(name), LanguagePrefix):
+		ps.Add(path, "language attribute name %q must be %s<ISO 639-1 code in lower case>, e.g. %s", name, LanguagePrefix, LanguageAttribute("de"))
+	case !attributeName.MatchString(name):
+		ps.Add(path, "attribute name %q must be a letter followed by letters, digits, '_' or '-' (or %s<ISO 639-1 code> for a language)", name, LanguagePrefix)
 	}
 	if a == nil {
 		ps.Add(path, "empty")
