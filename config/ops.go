@@ -120,6 +120,14 @@ type ModelConfig struct {
 	// (default true), so that the first query does not wait for it and a
 	// broken file shows in the log at once. false loads it on first use.
 	Preload *bool `yaml:"preload"`
+	// PromptCache keeps each slot's last prompt in its KV cache so that a
+	// prompt sharing its beginning (the same instruction and passages)
+	// decodes only the rest, as llama.cpp's server and ollama do (default
+	// true). Reused cells were computed with the same steering; greedy
+	// answers can still differ from an uncached run in rare near-ties,
+	// because the prefix was decoded in other batches. false decodes every
+	// prompt whole.
+	PromptCache *bool `yaml:"promptCache"`
 }
 
 // Source is what steering.Load is given: the path or the Ollama name.
@@ -132,6 +140,9 @@ func (m *ModelConfig) Source() string {
 
 // PreloadEnabled applies the default of Preload.
 func (m *ModelConfig) PreloadEnabled() bool { return m.Preload == nil || *m.Preload }
+
+// PromptCacheEnabled applies the default of PromptCache.
+func (m *ModelConfig) PromptCacheEnabled() bool { return m.PromptCache == nil || *m.PromptCache }
 
 // EffectiveSlots applies the default of Slots.
 func (m *ModelConfig) EffectiveSlots() int { return max(m.Slots, 1) }

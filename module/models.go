@@ -80,6 +80,7 @@ func (e *modelEntry) steeringOptions() steering.Options {
 		FlashAttention: c.FlashAttention,
 		KVCacheType:    c.KVCacheType,
 		ChatTemplate:   c.ChatTemplate,
+		PromptCache:    c.PromptCacheEnabled(),
 	}
 }
 

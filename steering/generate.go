@@ -63,8 +63,11 @@ const (
 
 // Result is a finished (or cancelled) generation.
 type Result struct {
-	Text             string
-	PromptTokens     int
+	Text         string
+	PromptTokens int
+	// CachedTokens of the prompt were reused from the slot's KV cache
+	// (Options.PromptCache) and not decoded again.
+	CachedTokens     int
 	CompletionTokens int
 	StopReason       StopReason
 	// SteeredHeads is the number of heads the intervention touched.
@@ -173,11 +176,12 @@ func (m *Model) generate(ctx context.Context, s *slot, tokens []int, p Params) (
 	}
 
 	start := time.Now()
-	s.ctx.KvCacheClear()
-	idx, err := s.prefill(ctx, tokens, p.Steer, false, nil)
+	res.CachedTokens = s.reuse(m.opts.PromptCache, tokens, p.Steer)
+	idx, err := s.prefill(ctx, tokens, res.CachedTokens, p.Steer, false, nil)
 	if err != nil {
 		return nil, err
 	}
+	s.keep(tokens, p.Steer)
 	res.PrefillDuration = time.Since(start)
 
 	start = time.Now()
@@ -236,13 +240,14 @@ func (m *Model) generate(ctx context.Context, s *slot, tokens []int, p Params) (
 	return res, nil
 }
 
-// prefill decodes the prompt in batches of at most n_ubatch tokens, so each
-// decode is one callback pass. It returns the batch index of the last
-// token's logits. With allLogits every position gets logits (used by
-// Evaluate), read after each batch by onBatch.
-func (s *slot) prefill(ctx context.Context, tokens []int, st *Steer, allLogits bool, onBatch func(start, n int)) (int, error) {
+// prefill decodes tokens[from:] (the cells of the first from are in the
+// KV cache already) in batches of at most n_ubatch tokens, so each decode
+// is one callback pass. It returns the batch index of the last token's
+// logits. With allLogits every position gets logits (used by Evaluate),
+// read after each batch by onBatch.
+func (s *slot) prefill(ctx context.Context, tokens []int, from int, st *Steer, allLogits bool, onBatch func(start, n int)) (int, error) {
 	last := 0
-	for start := 0; start < len(tokens); start += s.nBatch {
+	for start := from; start < len(tokens); start += s.nBatch {
 		if ctx.Err() != nil {
 			return 0, context.Cause(ctx)
 		}
@@ -311,9 +316,9 @@ func (m *Model) Evaluate(ctx context.Context, tokens []int, st *Steer) ([][]floa
 	if err := s.install(m.shape, st); err != nil {
 		return nil, err
 	}
-	s.ctx.KvCacheClear()
+	s.clearKV()
 	logits := make([][]float32, 0, len(tokens))
-	_, err = s.prefill(ctx, tokens, st, true, func(_, n int) {
+	_, err = s.prefill(ctx, tokens, 0, st, true, func(_, n int) {
 		for i := range n {
 			logits = append(logits, s.ctx.GetLogitsIth(i))
 		}

@@ -59,6 +59,15 @@ type Options struct {
 	// Poll is the polling level (0..100) of the persistent CPU threadpool;
 	// 0 = llama.cpp's default 50. Negative disables the persistent pool.
 	Poll int
+	// PromptCache keeps each slot's prompt in its KV cache after a
+	// generation, so that the next prompt on the slot decodes only what
+	// follows the longest common prefix (llama.cpp server's cache_prompt,
+	// ollama's runner cache). Cells are reused only where the steering they
+	// were computed with is the new request's (see promptCache). The
+	// reused prefix is computed in other batches than a fresh prompt's, so
+	// logits may differ from an uncached run in the last bits; off (false)
+	// every prompt is decoded from position 0.
+	PromptCache bool
 }
 
 func (o Options) withDefaults() Options {
@@ -329,6 +338,8 @@ type slot struct {
 	nSeq   int
 	// layers whose shift is currently installed, to clear them cheaply
 	steered []int
+	// cache is what sequence 0's KV cells hold for the next prompt
+	cache promptCache
 }
 
 func (m *Model) newSlot(nCtx, nSeq int) (*slot, error) {

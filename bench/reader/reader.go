@@ -74,7 +74,11 @@ func Run(ctx context.Context, cfg Config) (string, error) {
 			return "", fmt.Errorf("write the bench model: %w", err)
 		}
 	}
-	m, err := steering.Load(modelPath, cfg.Options)
+	// Prefill is measured on whole prompts: every run's prompt differs
+	// from its first token on, and no cell of a previous run is reused.
+	opts := cfg.Options
+	opts.PromptCache = false
+	m, err := steering.Load(modelPath, opts)
 	if err != nil {
 		return "", err
 	}

@@ -18,6 +18,7 @@ import (
 type readerFlags struct {
 	threads, ctxSize, batch, gpuLayers, poll int
 	mmap, flash, kvType, chatTemplate        string
+	promptCache                              bool
 }
 
 func (f *readerFlags) register(fs *flag.FlagSet) {
@@ -29,6 +30,7 @@ func (f *readerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.flash, "flash-attn", string(config.FlashAttentionAuto), "flash attention: auto, on or off")
 	fs.StringVar(&f.kvType, "kv-type", string(config.DefaultKVCacheType), "KV cache type: f16, f32, q8_0 or q4_0")
 	fs.IntVar(&f.poll, "poll", 0, "CPU threadpool polling level 1..100 (0 = 50, -1 = no persistent pool)")
+	fs.BoolVar(&f.promptCache, "prompt-cache", true, "reuse the KV cells of the previous prompt's common beginning, as an ops file's models.<name>.promptCache (default true there too)")
 	fs.StringVar(&f.chatTemplate, "chat-template", "", "chat template, as an ops file's models.<name>.chatTemplate: empty = the GGUF's, a llama.cpp template name (gemma, chatml, ...), a template text, or none (Gemma 3 270M's base checkpoint is served with none)")
 }
 
@@ -43,7 +45,7 @@ func (f *readerFlags) options() (steering.Options, error) {
 // report them together with its own flags' problems.
 func (f *readerFlags) check() (steering.Options, []string) {
 	var ps []string
-	o := steering.Options{Threads: f.threads, ContextSize: f.ctxSize, BatchSize: f.batch, GPULayers: f.gpuLayers, Poll: f.poll, ChatTemplate: f.chatTemplate}
+	o := steering.Options{Threads: f.threads, ContextSize: f.ctxSize, BatchSize: f.batch, GPULayers: f.gpuLayers, Poll: f.poll, ChatTemplate: f.chatTemplate, PromptCache: f.promptCache}
 	if f.threads < 0 {
 		ps = append(ps, fmt.Sprintf("-threads %d: want 0 (every CPU) or more", f.threads))
 	}
