@@ -49,23 +49,56 @@ type System struct {
 	Steer   *Steering `json:"steer,omitempty"`
 }
 
-// Label is the row label of a system in the tables.
+// Label is the row label of a system in the tables: "ASMR (CL,
+// mass-mean)" for asmr-cl:mass-mean.
 func (s System) Label() string {
 	switch s.Name {
 	case Baseline:
 		return "Baseline"
 	case OneShot:
 		return "1-shot"
-	case ASMR:
+	}
+	attrs, dir, ok := parseASMRName(s.Name)
+	if !ok {
+		return s.Name
+	}
+	var parts []string
+	if attrs != "" {
+		parts = append(parts, strings.ToUpper(attrs))
+	}
+	if dir != "" {
+		parts = append(parts, dir)
+	}
+	if len(parts) == 0 {
 		return "ASMR"
 	}
-	return s.Name
+	return "ASMR (" + strings.Join(parts, ", ") + ")"
 }
 
-// ParseSystems reads a comma-separated list of baseline, 1shot and asmr;
-// asmr steers with steer.
+// parseASMRName splits an ASMR system name, asmr[-ac|-cl][:direction],
+// into its attribute ("", "ac" or "cl") and direction ("" for the flag's).
+func parseASMRName(n string) (attrs, dir string, ok bool) {
+	base, dir, _ := strings.Cut(n, ":")
+	switch base {
+	case ASMR:
+		return "", dir, true
+	case ASMR + "-ac":
+		return "ac", dir, true
+	case ASMR + "-cl":
+		return "cl", dir, true
+	}
+	return "", "", false
+}
+
+// ParseSystems reads a comma-separated list of systems: baseline, 1shot,
+// and ASMR systems named asmr[-ac|-cl][:direction]: asmr steers with
+// steer (AC and CL), asmr-ac with its AC alpha only, asmr-cl with its CL
+// alpha only, and a :direction suffix (probe, mass-mean, language; see
+// profile.ParseDirectionKind) replaces steer's direction. Every problem of
+// the list is reported at once.
 func ParseSystems(list string, steer Steering) ([]System, error) {
 	var out []System
+	var problems []string
 	seen := map[string]bool{}
 	for _, n := range strings.Split(list, ",") {
 		n = strings.ToLower(strings.TrimSpace(n))
@@ -76,26 +109,60 @@ func ParseSystems(list string, steer Steering) ([]System, error) {
 			n = OneShot
 		}
 		if seen[n] {
-			return nil, fmt.Errorf("system %q listed twice", n)
+			problems = append(problems, fmt.Sprintf("system %q listed twice", n))
+			continue
 		}
 		seen[n] = true
 		switch n {
 		case Baseline:
 			out = append(out, System{Name: Baseline})
+			continue
 		case OneShot:
 			out = append(out, System{Name: OneShot, OneShot: true})
-		case ASMR:
-			st := steer
-			out = append(out, System{Name: ASMR, Steer: &st})
-		default:
-			return nil, fmt.Errorf("unknown system %q: want baseline, 1shot or asmr", n)
+			continue
 		}
+		attrs, dir, ok := parseASMRName(n)
+		if !ok {
+			problems = append(problems, fmt.Sprintf("unknown system %q: want baseline, 1shot or asmr[-ac|-cl][:probe|mass-mean|language]", n))
+			continue
+		}
+		st := steer
+		if dir != "" {
+			if !slices.Contains(DirectionKinds, dir) {
+				problems = append(problems, fmt.Sprintf("system %q: unknown direction %q: want one of %s", n, dir, strings.Join(DirectionKinds, ", ")))
+				continue
+			}
+			st.Direction = dir
+		}
+		switch attrs {
+		case "ac":
+			st.AlphaCL = 0
+			if st.AlphaAC == 0 {
+				problems = append(problems, fmt.Sprintf("system %q steers AC only, but -alpha-ac is 0: give it a strength", n))
+				continue
+			}
+		case "cl":
+			st.AlphaAC = 0
+			if st.AlphaCL == 0 {
+				problems = append(problems, fmt.Sprintf("system %q steers CL only, but -alpha-cl is 0: give it a strength", n))
+				continue
+			}
+		}
+		out = append(out, System{Name: n, Steer: &st})
+	}
+	if len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "; "))
 	}
 	if len(out) == 0 {
 		return nil, errors.New("no systems: give e.g. baseline,1shot,asmr")
 	}
 	return out, nil
 }
+
+// DirectionKinds are the direction names an ASMR system's :direction
+// suffix takes (profile.DirectionKind's values; eval stays free of the
+// profile package's parsing).
+var DirectionKinds = []string{"probe", "mass-mean", "language"}
 
 // Request is one generation.
 type Request struct {
@@ -335,6 +402,26 @@ type job struct {
 	key    string
 }
 
+// jobOrder is the order of the systems within an item: the zero-shot
+// ones first, in their order, then the 1-shot ones, so that each item's
+// zero-shot prompts follow one another and a reader's prompt cache
+// (steering.Options.PromptCache) decodes their common prompt once.
+func (o *Options) jobOrder() []System {
+	out := slices.Clone(o.Systems)
+	slices.SortStableFunc(out, func(a, b System) int { return cmpBool(a.OneShot, b.OneShot) })
+	return out
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
 // Run answers every planned request that the store lacks, appending each
 // answer as it arrives. It stops at the first error (what was answered
 // before it stays in the store, so a rerun resumes).
@@ -369,7 +456,7 @@ func Run(ctx context.Context, o Options) (RunStats, error) {
 	var jobs []job
 	for _, seed := range o.seeds() {
 		for _, it := range Subsample(o.Items, o.Sample, seed) {
-			for _, s := range o.Systems {
+			for _, s := range o.jobOrder() {
 				st.Planned++
 				if o.Store.Done(keys[s.Name], it.Key(), seed) {
 					st.Skipped++

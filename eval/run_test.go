@@ -305,3 +305,61 @@ func TestSweepGrid(t *testing.T) {
 		}
 	}
 }
+
+func TestParseSystemsASMRVariants(t *testing.T) {
+	steer := Steering{AlphaAC: 4, AlphaCL: 8, TopK: 64, Direction: "probe", Scope: "generation"}
+	systems, err := ParseSystems("baseline, asmr, asmr-ac, asmr-cl:mass-mean, ASMR:language, 1shot", steer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		name, label, dir string
+		ac, cl           float64
+	}{
+		{"baseline", "Baseline", "", 0, 0},
+		{"asmr", "ASMR", "probe", 4, 8},
+		{"asmr-ac", "ASMR (AC)", "probe", 4, 0},
+		{"asmr-cl:mass-mean", "ASMR (CL, mass-mean)", "mass-mean", 0, 8},
+		{"asmr:language", "ASMR (language)", "language", 4, 8},
+		{"1shot", "1-shot", "", 0, 0},
+	}
+	if len(systems) != len(want) {
+		t.Fatalf("%d systems, want %d", len(systems), len(want))
+	}
+	for i, w := range want {
+		s := systems[i]
+		if s.Name != w.name || s.Label() != w.label {
+			t.Errorf("system %d: %q labelled %q, want %q labelled %q", i, s.Name, s.Label(), w.name, w.label)
+		}
+		if w.dir == "" {
+			if s.Steer.Active() {
+				t.Errorf("%s: steered", s.Name)
+			}
+			continue
+		}
+		if s.Steer == nil || s.Steer.Direction != w.dir || s.Steer.AlphaAC != w.ac || s.Steer.AlphaCL != w.cl || s.Steer.TopK != 64 {
+			t.Errorf("%s: steering %+v, want direction %s, alphaAC %v, alphaCL %v", s.Name, s.Steer, w.dir, w.ac, w.cl)
+		}
+	}
+	// Every problem at once.
+	_, err = ParseSystems("asmr-ac,asmr:sideways,asmr-xx,baseline,baseline", Steering{AlphaCL: 8})
+	if err == nil {
+		t.Fatal("bad systems accepted")
+	}
+	for _, frag := range []string{`"asmr-ac" steers AC only, but -alpha-ac is 0`, `unknown direction "sideways"`, `unknown system "asmr-xx"`, `"baseline" listed twice`} {
+		if !strings.Contains(err.Error(), frag) {
+			t.Errorf("error %q lacks %q", err, frag)
+		}
+	}
+}
+
+func TestRunAnswersZeroShotSystemsOfAnItemTogether(t *testing.T) {
+	o := Options{Systems: []System{{Name: "1shot", OneShot: true}, {Name: "baseline"}, {Name: "asmr", Steer: &Steering{AlphaCL: 1}}}}
+	var got []string
+	for _, s := range o.jobOrder() {
+		got = append(got, s.Name)
+	}
+	if strings.Join(got, ",") != "baseline,asmr,1shot" {
+		t.Errorf("job order %v, want the zero-shot systems first in their order, then 1shot", got)
+	}
+}

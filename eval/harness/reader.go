@@ -37,6 +37,7 @@ type InProcessReader struct {
 	// stop and chatTemplate are -stop and -chat-template.
 	stop         []string
 	chatTemplate string
+	promptCache  bool
 }
 
 // NewInProcessReader loads cfg.Model with cfg.ModelOptions (a slot per
@@ -63,7 +64,7 @@ func NewInProcessReader(cfg Config, langs []string) (*InProcessReader, error) {
 // profile checked against it, and the detector of -answer-language auto.
 func setUpReader(m *steering.Model, cfg Config, langs []string) (*InProcessReader, error) {
 	r := &InProcessReader{m: m, name: cfg.Model, limits: config.Limits{MaxPassages: cfg.MaxPassages, MaxPromptTokens: cfg.MaxPromptTokens},
-		stop: cfg.Stop, chatTemplate: cfg.ModelOptions.ChatTemplate}
+		stop: cfg.Stop, chatTemplate: cfg.ModelOptions.ChatTemplate, promptCache: cfg.ModelOptions.PromptCache}
 	id, err := profile.ModelFingerprint(m.Path())
 	if err != nil {
 		return nil, err
@@ -125,6 +126,9 @@ func (r *InProcessReader) Identity() map[string]any {
 	}
 	if r.chatTemplate != "" {
 		id["chatTemplate"] = r.chatTemplate
+	}
+	if r.promptCache {
+		id["promptCache"] = true
 	}
 	return id
 }
