@@ -71,6 +71,7 @@ type evalFlags struct {
 	dataset, data, langs             string
 	limit, sample                    int
 	passageSeed                      uint64
+	articles                         string
 	contexts                         string
 	weaviate, class, search          string
 	k                                int
@@ -101,6 +102,7 @@ func newEvalFlags(name, summary string) (*flag.FlagSet, *evalFlags) {
 	fs.StringVar(&f.langs, "langs", "", "comma-separated languages (default: the paper's: xor-tydi ar,bn,fi,ja,ko,ru,te; mkqa de,es,fr,it,nl,pt,th,tr,vi,zh; xquad every XQuAD language but English: ar,de,el,es,hi,ro,ru,th,tr,vi,zh)")
 	fs.IntVar(&f.limit, "limit", 0, "read at most this many items per language, in file order (0 = all)")
 	fs.Uint64Var(&f.passageSeed, "passage-seed", 1, "xquad: seed of the order of each question's passages (the gold paragraph among 2 of the same article)")
+	fs.StringVar(&f.articles, "articles", "", "xquad: the articles whose questions are asked, FROM:TO (indexes in the files, TO excluded, empty = to the last; e.g. 0:4 to tune, 4: to report); -limit counts from FROM")
 	fs.StringVar(&f.contexts, "contexts", "", "given passages, JSONL of {id, passages: [...]}: generate in-process, no server")
 	fs.StringVar(&f.weaviate, "weaviate", "", "base URL of a weaviate-asmr server that retrieves and generates (e.g. http://localhost:8080)")
 	fs.StringVar(&f.class, "class", "", "the Weaviate class searched (with -weaviate)")
@@ -112,7 +114,7 @@ func newEvalFlags(name, summary string) (*flag.FlagSet, *evalFlags) {
 	fs.StringVar(&f.queryVectors, "query-vectors", "", "question vectors for nearVector: JSONL of {id, lang, vector}")
 	fs.StringVar(&f.model, "model", "", "in-process: GGUF file or Ollama model name (required); -weaviate: a model name of the server's ops file (default: its default)")
 	fs.StringVar(&f.profile, "profile", "", "in-process: steering profile YAML; -weaviate: a profile name of the server's ops file (default: its default)")
-	fs.StringVar(&f.direction, "direction", string(profile.DefaultDirectionKind), "steering direction: probe or mass-mean")
+	fs.StringVar(&f.direction, "direction", string(profile.DefaultDirectionKind), "steering direction: probe, mass-mean or language (the answer language's targeted direction)")
 	fs.StringVar(&f.scope, "scope", string(config.TokenScopeGeneration), "steered tokens: generation or all")
 	fs.StringVar(&f.shots, "shots", "", "1-shot examples, JSONL of {lang, question, passage, answer} (default: the built-in ones, see docs/reproduce.md)")
 	fs.StringVar(&f.template, "template", "", "file with the zero-shot prompt template ({{passages}}, {{question}}, {{language}}; default: the module's)")
@@ -143,6 +145,13 @@ func (f *evalFlags) config() (harness.Config, error) {
 		Temperature: f.temperature, MaxTokens: f.maxTokens, Parallel: f.parallel, Out: f.out,
 		MaxPassages: f.maxPassages, MaxPromptTokens: f.maxPromptTokens, Stop: f.stop,
 	}
+	if f.articles != "" {
+		from, to, err := parseArticles(f.articles)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.FromArticle, cfg.ToArticle = from, to
+	}
 	if f.contexts != "" || (f.dataset == eval.XQuAD && f.weaviate == "") {
 		var err error
 		if cfg.ModelOptions, err = f.rf.options(); err != nil {
@@ -150,6 +159,21 @@ func (f *evalFlags) config() (harness.Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// parseArticles reads -articles FROM:TO (TO may be empty: to the last).
+func parseArticles(s string) (from, to int, err error) {
+	a, b, ok := strings.Cut(s, ":")
+	if ok {
+		from, err = strconv.Atoi(strings.TrimSpace(a))
+	}
+	if ok && err == nil && strings.TrimSpace(b) != "" {
+		to, err = strconv.Atoi(strings.TrimSpace(b))
+	}
+	if !ok || err != nil || from < 0 || (to != 0 && to <= from) {
+		return 0, 0, fmt.Errorf("-articles %q: want FROM:TO with 0 <= FROM < TO (article indexes in the files), or FROM: for every article from FROM on", s)
+	}
+	return from, to, nil
 }
 
 func splitList(s string) []string {
@@ -194,7 +218,7 @@ func evalRun(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, f := newEvalFlags("run", "Scores baseline (zero-shot), 1-shot and ASMR on every item: the paper's Table 1 (xor-tydi) or Table 2 (mkqa),\n"+
 		"or XQuAD cross-lingual (xquad: F1/EM in the question's language, F1 against the English gold, answer language, line-level pass).\n"+
 		"Writes DIR/items.jsonl (one answer a line, appended: a rerun skips what is done), DIR/report.md and DIR/results.csv.")
-	systemsFlag := fs.String("systems", "baseline,1shot,asmr", "systems to run: baseline, 1shot, asmr")
+	systemsFlag := fs.String("systems", "baseline,1shot,asmr", "systems to run, side by side: baseline, 1shot, and ASMR systems asmr[-ac|-cl][:probe|mass-mean|language] (asmr: AC and CL; -ac or -cl: that alpha only; :kind: that direction instead of -direction)")
 	alphaAC := fs.Float64("alpha-ac", config.DefaultAlpha, "ASMR: accuracy-in-content steering strength (x sigma); 0 = off")
 	alphaCL := fs.Float64("alpha-cl", config.DefaultAlpha, "ASMR: coherence-in-language steering strength (x sigma); 0 = off")
 	topK := fs.Int("top-k", config.DefaultTopK, "ASMR: heads steered per attribute (0 = every head of the profile)")

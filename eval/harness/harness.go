@@ -48,6 +48,9 @@ type Config struct {
 	// PassageSeed orders XQuAD's passages (the gold paragraph and its
 	// distractors) for every question (xquad.Options.Seed).
 	PassageSeed uint64
+	// FromArticle and ToArticle keep XQuAD's questions of those articles
+	// (xquad.Options).
+	FromArticle, ToArticle int
 
 	// Contexts is a JSONL of given passages ({id, passages}).
 	Contexts string
@@ -165,7 +168,7 @@ func open(ctx context.Context, cfg Config, steered bool) (*session, error) {
 		perLang = append(perLang, fmt.Sprintf("%s %d", l, counts[l]))
 	}
 	s.settings = [][2]string{
-		{"data", fmt.Sprintf("%s (%s): %s", cfg.Data, cfg.Dataset, strings.Join(perLang, ", "))},
+		{"data", fmt.Sprintf("%s (%s%s): %s", cfg.Data, cfg.Dataset, articlesNote(cfg), strings.Join(perLang, ", "))},
 	}
 
 	if cfg.Weaviate == "" {
@@ -272,7 +275,7 @@ func loadXQuAD(cfg Config) (*xquad.Task, []eval.Item, []string, error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	task, err := xquad.Build(byLang, xquad.Options{Distractors: xquadDistractors, Seed: cfg.PassageSeed, Limit: cfg.Limit})
+	task, err := xquad.Build(byLang, xquad.Options{Distractors: xquadDistractors, Seed: cfg.PassageSeed, Limit: cfg.Limit, FromArticle: cfg.FromArticle, ToArticle: cfg.ToArticle})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -367,6 +370,17 @@ func (a *answered) done() {
 // errResumable wraps an error of eval.Run: the answers so far are saved.
 func errResumable(err error) error {
 	return fmt.Errorf("%w (the answers so far are saved; run the same command again to go on)", err)
+}
+
+// articlesNote describes an XQuAD article range, "" for every article.
+func articlesNote(cfg Config) string {
+	switch {
+	case cfg.FromArticle == 0 && cfg.ToArticle == 0:
+		return ""
+	case cfg.ToArticle == 0:
+		return fmt.Sprintf(", articles %d to the last", cfg.FromArticle)
+	}
+	return fmt.Sprintf(", articles %d to %d", cfg.FromArticle, cfg.ToArticle-1)
 }
 
 func answerLangNote(mode string) string {

@@ -30,6 +30,12 @@ type Options struct {
 	// Limit keeps at most Limit questions per language, the first in file
 	// order (the same questions in every language); 0 keeps all.
 	Limit int
+	// FromArticle and ToArticle keep the questions of the articles at
+	// those indexes of the files, from FromArticle up to but not including
+	// ToArticle (0: to the last), so that prompts and steering are tuned
+	// on some articles and reported on others. Limit counts from
+	// FromArticle on.
+	FromArticle, ToArticle int
 }
 
 // Task is the built task.
@@ -66,6 +72,13 @@ func Build(byLang map[string]*probes.SQuAD, o Options) (*Task, error) {
 	if en == nil {
 		return nil, fmt.Errorf("xquad: the English file (xquad.en.json) is needed: it holds the passages")
 	}
+	to := o.ToArticle
+	if to == 0 {
+		to = len(en.Articles)
+	}
+	if o.FromArticle < 0 || o.FromArticle >= to || to > len(en.Articles) {
+		return nil, fmt.Errorf("xquad: articles %d to %d: the files have articles 0 to %d; want 0 <= from < to <= %d (to 0: the last)", o.FromArticle, o.ToArticle, len(en.Articles)-1, len(en.Articles))
+	}
 	k := o.Distractors
 	switch {
 	case k == 0:
@@ -90,7 +103,10 @@ func Build(byLang map[string]*probes.SQuAD, o Options) (*Task, error) {
 		}
 	}
 	langs := slices.DeleteFunc(slices.Sorted(maps.Keys(byLang)), func(l string) bool { return l == "en" })
-	for ai, art := range en.Articles {
+	for ai, art := range en.Articles[:to] {
+		if ai < o.FromArticle {
+			continue
+		}
 		for pi, par := range art.Paragraphs {
 			for qi, q := range par.Questions {
 				if o.Limit > 0 && len(t.English) >= o.Limit {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/asmr-search/generative-asmr/eval"
 	"github.com/asmr-search/generative-asmr/probes"
 )
 
@@ -111,6 +112,29 @@ func TestBuild(t *testing.T) {
 		t.Errorf("limit 2, no distractors: %v %v", lim.Items["th"], lim.Contexts)
 	}
 
+	// An article range keeps its questions only; Limit counts within it.
+	tail, err := Build(byLang, Options{Seed: 3, FromArticle: 1, Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := itemIDs(tail.Items["th"]); ids != "a2p0q0,a2p0q1" {
+		t.Errorf("from article 1, limit 2: %s", ids)
+	}
+	head, _ := Build(byLang, Options{Seed: 3, ToArticle: 1})
+	for _, it := range head.Items["th"] {
+		if !strings.HasPrefix(it.ID, "a1") {
+			t.Errorf("articles 0 to 1: has %s", it.ID)
+		}
+	}
+	if len(head.Items["th"]) == 0 {
+		t.Error("articles 0 to 1: no questions")
+	}
+	for _, o := range []Options{{FromArticle: 3}, {FromArticle: 1, ToArticle: 1}, {ToArticle: 4}, {FromArticle: -1}} {
+		if _, err := Build(byLang, o); err == nil || !strings.Contains(err.Error(), "want 0 <= from < to") {
+			t.Errorf("articles %d to %d: %v", o.FromArticle, o.ToArticle, err)
+		}
+	}
+
 	// Errors: no English file; files that are not parallel.
 	if _, err := Build(map[string]*probes.SQuAD{"de": byLang["de"]}, Options{}); err == nil || !strings.Contains(err.Error(), "xquad.en.json") {
 		t.Errorf("no English: %v", err)
@@ -160,4 +184,12 @@ func TestBuildDevHalf(t *testing.T) {
 		t.Errorf("gold first in %d of %d questions", goldFirst, n)
 	}
 	t.Logf("%d questions per language, gold first in %d", n, goldFirst)
+}
+
+func itemIDs(items []eval.Item) string {
+	var ids []string
+	for _, it := range items {
+		ids = append(ids, it.ID)
+	}
+	return strings.Join(ids, ",")
 }
