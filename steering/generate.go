@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/ollama/ollama/llama"
@@ -36,7 +37,9 @@ type Params struct {
 	// context is full.
 	MaxTokens int
 	// Stop ends generation at the first of these strings, which is not
-	// included in the text.
+	// included in the text. A stop string inside the answer's leading
+	// whitespace does not end it: stop "\n" cuts "\nParis\nQuestion" to
+	// "\nParis", not to "".
 	Stop []string
 
 	// Steer, when set, steers the attention heads during generation.
@@ -329,11 +332,26 @@ func (m *Model) Evaluate(ctx context.Context, tokens []int, st *Steer) ([][]floa
 	return logits, nil
 }
 
+// findStop returns where the first stop string found at or after from
+// begins. A stop string within the answer's leading whitespace does not
+// count: a completion model that starts its answer on a new line (Gemma 3
+// after "Answer:") would otherwise stop at "\n" with nothing said.
 func findStop(out []byte, from int, stops []string) (int, bool) {
+	lead := len(out) - len(bytes.TrimLeftFunc(out, unicode.IsSpace))
 	best, found := 0, false
 	for _, st := range stops {
-		if i := bytes.Index(out[from:], []byte(st)); i >= 0 && (!found || from+i < best) {
-			best, found = from+i, true
+		for at := from; at <= len(out)-len(st); {
+			i := bytes.Index(out[at:], []byte(st))
+			if i < 0 {
+				break
+			}
+			if at+i+len(st) > lead {
+				if !found || at+i < best {
+					best, found = at+i, true
+				}
+				break
+			}
+			at += i + 1
 		}
 	}
 	return best, found

@@ -115,3 +115,28 @@ func TestNonFiniteLogitsAreAnError(t *testing.T) {
 		t.Fatalf("unsteered after: %v", err)
 	}
 }
+
+func TestFindStopSkipsLeadingWhitespace(t *testing.T) {
+	for _, c := range []struct {
+		out   string
+		stops []string
+		at    int // -1: no stop
+	}{
+		{"\nParis\nQuestion", []string{"\n"}, 6},
+		{"\n\n", []string{"\n"}, -1},
+		{" \n Paris", []string{"\n"}, -1},
+		{"\n\nParis", []string{"\n\n"}, -1},
+		{"Paris\n", []string{"\n"}, 5},
+		{"Question: x", []string{"Question:"}, 0}, // not whitespace: stops at once
+		{"\nQuestion: x", []string{"\n", "Question:"}, 1},
+		{"\n \nab\ncd", []string{"\n", "b"}, 4},
+	} {
+		at, ok := findStop([]byte(c.out), 0, c.stops)
+		if !ok {
+			at = -1
+		}
+		if at != c.at {
+			t.Errorf("findStop(%q, %q) = %d, want %d", c.out, c.stops, at, c.at)
+		}
+	}
+}
