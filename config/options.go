@@ -34,8 +34,11 @@ type Options struct {
 	// TopK steers the K best heads of each attribute; 0 = every selected head
 	// the profile stores.
 	TopK *int `yaml:"topK" json:"topK,omitempty"`
-	// Direction is "probe" (the probe's weights, as the paper) or "mass-mean"
-	// (the class-mean difference, as ITI).
+	// Direction is "probe" (the probe's weights, as the paper), "mass-mean"
+	// (the class-mean difference, as ITI) or "language" (CL along the
+	// mass-mean directions of the answer language's LANG.<code> attribute,
+	// AC along AC's mass-mean; CL's mass-mean when the profile lacks that
+	// language).
 	Direction string `yaml:"direction" json:"direction,omitempty"`
 	// TokenScope is "generation" (the last prompt token and every generated
 	// one) or "all" (every position).

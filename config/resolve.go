@@ -131,9 +131,28 @@ func (o *Ops) resolve(opts Options) (Resolved, []string) {
 						a.field, a.alpha, r.Profile, a.attr, a.field, a.attr))
 				}
 			}
+			if p := languageDirectionProblem(r, pc.Profile); p != "" {
+				ps = append(ps, p)
+			}
 		}
 	}
 	return r, ps
+}
+
+// languageDirectionProblem is the problem of direction language with a
+// profile (named r.Profile) that has no language attribute at all: it
+// could only ever fall back to CL, so the option is a mistake, told where
+// it is set (the ops defaults at load, a class's moduleConfig, a query)
+// rather than as a warning on every answer. A profile with some languages
+// is fine; a request for a language it lacks falls back to CL with a
+// warning (steering.ProfileIntervention). Only the CL part uses the
+// language attributes, so with alphaCL 0 nothing is wrong.
+func languageDirectionProblem(r Resolved, p *profile.Profile) string {
+	if r.Direction != profile.DirectionLanguage || r.AlphaCL == 0 || len(p.Languages()) > 0 {
+		return ""
+	}
+	return fmt.Sprintf("direction: %s, but profile %q has no language attributes (%s<code>, e.g. %s); probe them with `asmr probe -attributes LANG` and merge them into the profile with `asmr profile merge` (profiles/README.md), or choose %s or %s",
+		profile.DirectionLanguage, r.Profile, profile.LanguagePrefix, profile.LanguageAttribute("de"), profile.DirectionProbe, profile.DirectionMassMean)
 }
 
 // OptionsFromMap reads a class's moduleConfig like the package-level

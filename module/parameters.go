@@ -80,7 +80,7 @@ func inputParams(prefix string) *graphql.InputObjectFieldConfig {
 				"alphaAC":        num("accuracy-in-content steering strength (x sigma); 0 = off"),
 				"alphaCL":        num("coherence-in-language steering strength (x sigma); 0 = off"),
 				"topK":           integer("heads steered per attribute; 0 = all in the profile"),
-				"direction":      str(fmt.Sprintf("%s or %s", profile.DirectionProbe, profile.DirectionMassMean)),
+				"direction":      str(fmt.Sprintf("%s, %s or %s (the answer language's LANG.<code> directions)", profile.DirectionProbe, profile.DirectionMassMean, profile.DirectionLanguage)),
 				"tokenScope":     str(fmt.Sprintf("%s or %s", config.TokenScopeGeneration, config.TokenScopeAll)),
 				"maxTokens":      integer("answer length cap in tokens"),
 				"temperature":    num("sampling temperature; 0 = greedy"),

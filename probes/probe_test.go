@@ -122,7 +122,7 @@ func TestProbeFindsPlantedHeadAndSteeringMovesOutput(t *testing.T) {
 	}
 	prompts := []string{"the river runs under a tree %", "market day %", "rain falls on the blue house"}
 	for _, kind := range []profile.DirectionKind{profile.DirectionProbe, profile.DirectionMassMean} {
-		iv, err := steering.ProfileIntervention(p, kind, 8, 0, 1)
+		iv, _, err := steering.ProfileIntervention(p, kind, "", 8, 0, 1)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/pemistahl/lingua-go"
 
@@ -126,8 +127,13 @@ func Answer(ctx context.Context, r Reader, req Request) (*Result, error) {
 		params.Seed = *req.Seed
 	}
 	st := req.Steering
-	if params.Steer, err = ResolveSteer(req.Profile, st, req.Model, r.Shape()); err != nil {
+	warnings := p.Warnings
+	var steerWarning string
+	if params.Steer, steerWarning, err = ResolveSteer(req.Profile, st, lang.Code, req.Model, r.Shape()); err != nil {
 		return nil, err
+	}
+	if steerWarning != "" {
+		warnings = append(slices.Clip(warnings), steerWarning)
 	}
 
 	res, err := r.Generate(ctx, p.User, params)
@@ -146,7 +152,7 @@ func Answer(ctx context.Context, r Reader, req Request) (*Result, error) {
 		PassagesGiven: p.PassagesGiven, PassagesUsed: p.PassagesUsed, PassagesCut: p.PassagesCut,
 		PassageTruncated: p.Truncated, PromptBudget: p.Budget,
 		Prefill: res.PrefillDuration, Decode: res.DecodeDuration,
-		Warnings: p.Warnings, Seed: params.Seed,
+		Warnings: warnings, Seed: params.Seed,
 	}
 	if st.Active() {
 		meta.Profile = st.Profile

@@ -132,9 +132,9 @@ func ChooseLanguage(fixed *lingua.Language, det Detection) AnswerLanguage {
 	case det.OK:
 		lang = &det.Language
 	}
-	name := UnknownLanguage
+	out := AnswerLanguage{Name: UnknownLanguage, Labels: config.LabelsFor(lang)}
 	if lang != nil {
-		name = lang.String()
+		out.Name, out.Code = lang.String(), config.LanguageCode(*lang)
 	}
-	return AnswerLanguage{Name: name, Labels: config.LabelsFor(lang)}
+	return out
 }

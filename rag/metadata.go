@@ -69,7 +69,8 @@ type Metadata struct {
 	// Duration is the whole request (the caller sets it: queue and load
 	// waits are before Answer); Prefill and Decode the generation's.
 	Duration, Prefill, Decode time.Duration
-	// Warnings are the prompt's and the language choice's.
+	// Warnings are the prompt's, the language choice's and the steering's
+	// (direction language without the answer language's LANG.<code>).
 	Warnings []string
 	// Seed is the sampler's seed, given or drawn.
 	Seed uint32

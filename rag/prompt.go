@@ -53,9 +53,11 @@ const UnknownLanguage = "the language of the question"
 
 // AnswerLanguage is what a prompt says about the answer's language: its
 // English name (or UnknownLanguage) and its words for "Question" and
-// "Answer".
+// "Answer"; Code is its ISO 639-1 code ("" when unknown), which direction
+// language steers toward.
 type AnswerLanguage struct {
 	Name   string
+	Code   string
 	Labels config.Labels
 }
 

@@ -32,22 +32,28 @@ func (s Steering) Active() bool {
 }
 
 // ResolveSteer turns the profile p (named s.Profile) into the steering of
-// one generation on model (its name, for errors) of the given shape. It is
+// one generation on model (its name, for errors) of the given shape. lang
+// is the answer language's ISO 639-1 code ("" when unknown), which
+// direction language steers toward (steering.ProfileIntervention). It is
 // nil, without error, when s is not Active. Errors name the profile, and
-// the model when the intervention does not fit its shape.
-func ResolveSteer(p *profile.Profile, s Steering, model string, shape steering.Shape) (*steering.Steer, error) {
+// the model when the intervention does not fit its shape; warning (named
+// by the profile too) says when direction language fell back to CL.
+func ResolveSteer(p *profile.Profile, s Steering, lang, model string, shape steering.Shape) (st *steering.Steer, warning string, err error) {
 	if !s.Active() {
-		return nil, nil
+		return nil, "", nil
 	}
 	if p == nil {
-		return nil, fmt.Errorf("profile %q: not loaded", s.Profile)
+		return nil, "", fmt.Errorf("profile %q: not loaded", s.Profile)
 	}
-	iv, err := steering.ProfileIntervention(p, s.Direction, s.AlphaAC, s.AlphaCL, s.TopK)
+	iv, warning, err := steering.ProfileIntervention(p, s.Direction, lang, s.AlphaAC, s.AlphaCL, s.TopK)
 	if err != nil {
-		return nil, fmt.Errorf("profile %q: %w", s.Profile, err)
+		return nil, "", fmt.Errorf("profile %q: %w", s.Profile, err)
 	}
 	if err := iv.Validate(shape); err != nil {
-		return nil, fmt.Errorf("profile %q on model %q: %w", s.Profile, model, err)
+		return nil, "", fmt.Errorf("profile %q on model %q: %w", s.Profile, model, err)
 	}
-	return &steering.Steer{Intervention: iv, Scope: s.Scope}, nil
+	if warning != "" {
+		warning = fmt.Sprintf("profile %q: %s", s.Profile, warning)
+	}
+	return &steering.Steer{Intervention: iv, Scope: s.Scope}, warning, nil
 }

@@ -17,7 +17,8 @@ func runBake(ctx context.Context, args []string) error {
 	alphaAC := fs.Float64("alpha-ac", 0, "steering strength for AC (accuracy in content)")
 	alphaCL := fs.Float64("alpha-cl", 0, "steering strength for CL (coherence in language)")
 	topK := fs.Int("top-k", 0, "use at most K heads per attribute (0 = all in the profile)")
-	dir := fs.String("direction", "probe", "direction: probe or mass-mean")
+	dir := fs.String("direction", "probe", "direction: probe, mass-mean or language (CL along LANG.<-language>'s mass-mean directions, AC along AC's)")
+	lang := fs.String("language", "", "the answer language (ISO 639-1 code) that -direction language steers toward")
 	out := fs.String("o", "", "GGUF to write (required)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -28,6 +29,9 @@ func runBake(ctx context.Context, args []string) error {
 	kind, err := profile.ParseDirectionKind(*dir)
 	if err != nil {
 		return fmt.Errorf("-direction: %w", err)
+	}
+	if kind == profile.DirectionLanguage && *lang == "" {
+		return fmt.Errorf("-direction language needs -language (the answer language's ISO 639-1 code, e.g. de)")
 	}
 	p, err := profile.Load(*profilePath)
 	if err != nil {
@@ -40,11 +44,18 @@ func runBake(ctx context.Context, args []string) error {
 	if err := p.CheckModel(id); err != nil {
 		return err
 	}
-	iv, err := steering.ProfileIntervention(p, kind, *alphaAC, *alphaCL, *topK)
+	iv, warning, err := steering.ProfileIntervention(p, kind, *lang, *alphaAC, *alphaCL, *topK)
 	if err != nil {
 		return err
 	}
-	note := fmt.Sprintf("profile %s, alphaAC %g, alphaCL %g, direction %s, topK %d.", *profilePath, *alphaAC, *alphaCL, kind, *topK)
+	if warning != "" {
+		fmt.Printf("warning: profile %s: %s\n", *profilePath, warning)
+	}
+	dirNote := string(kind)
+	if kind == profile.DirectionLanguage {
+		dirNote += " " + *lang
+	}
+	note := fmt.Sprintf("profile %s, alphaAC %g, alphaCL %g, direction %s, topK %d.", *profilePath, *alphaAC, *alphaCL, dirNote, *topK)
 	res, err := steering.Bake(*model, *out, iv, note)
 	if err != nil {
 		return err

@@ -118,7 +118,7 @@ func TestProbeCLIEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	iv, err := steering.ProfileIntervention(merged, profile.DirectionProbe, 4, 6, 0)
+	iv, _, err := steering.ProfileIntervention(merged, profile.DirectionProbe, "", 4, 6, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
