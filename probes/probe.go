@@ -28,6 +28,14 @@ type ProbeOptions struct {
 	Progress func(stage string, done, total int)
 }
 
+// desiredOf is the Desired text of an attribute's directions.
+func desiredOf(attr string) string {
+	if code, ok := profile.LanguageOfAttribute(attr); ok {
+		return profile.LanguageDesired(code)
+	}
+	return Desired[attr]
+}
+
 // Probe captures every head's last-token activation for each sample of ds,
 // trains one probe per head, and returns the profile attribute with the
 // whole accuracy map and the TopK heads, plus every head's result.
@@ -35,39 +43,101 @@ func Probe(ctx context.Context, m *steering.Model, ds Dataset, o ProbeOptions) (
 	if len(ds.Samples) == 0 {
 		return nil, nil, fmt.Errorf("probe %s: the dataset is empty", ds.Attribute)
 	}
-	if o.TopK <= 0 {
-		o.TopK = 64
+	texts := make([]string, len(ds.Samples))
+	for i, s := range ds.Samples {
+		texts[i] = s.Text
 	}
-	if o.ChunkSize <= 0 {
-		o.ChunkSize = 256
+	hm, err := capture(ctx, m, texts, o, "probe "+ds.Attribute+": ", "sample")
+	if err != nil {
+		return nil, nil, err
 	}
-	progress := func(stage string, done, total int) {
-		if o.Progress != nil {
-			o.Progress(stage, done, total)
+	return train(ctx, hm, ds, o)
+}
+
+// Captured holds the last-token activations of distinct texts, captured
+// once for several datasets that share their texts: the one-vs-rest
+// datasets of BuildLanguageDatasets all draw from one pool of sentences,
+// so probing n languages captures n*PerLanguage sentences instead of
+// 2*n*PerLanguage, n times over.
+type Captured struct {
+	// Acts has one row per distinct text, in order of first appearance.
+	Acts *HeadMatrix
+	row  map[string]int
+}
+
+// CaptureDistinct captures the activations of every distinct sample text of
+// datasets once (progress stage "capture", counting distinct texts).
+func CaptureDistinct(ctx context.Context, m *steering.Model, datasets []Dataset, o ProbeOptions) (*Captured, error) {
+	c := &Captured{row: map[string]int{}}
+	var texts []string
+	for _, ds := range datasets {
+		for _, s := range ds.Samples {
+			if _, ok := c.row[s.Text]; !ok {
+				c.row[s.Text] = len(texts)
+				texts = append(texts, s.Text)
+			}
 		}
 	}
-	sh := m.Shape()
-	n := len(ds.Samples)
-	hm := NewHeadMatrix(sh.Layers, sh.Heads, sh.HeadDim, n)
-	labels := make([]int, n)
-	pos := 0
-	for i, s := range ds.Samples {
-		labels[i] = s.Label
-		pos += s.Label
+	if len(texts) == 0 {
+		return nil, fmt.Errorf("capture: the datasets are empty")
 	}
-	for start := 0; start < n; start += o.ChunkSize {
-		end := min(start+o.ChunkSize, n)
+	hm, err := capture(ctx, m, texts, o, "capture: ", "text")
+	if err != nil {
+		return nil, err
+	}
+	c.Acts = hm
+	return c, nil
+}
+
+// Len is the number of distinct texts captured.
+func (c *Captured) Len() int { return len(c.row) }
+
+// Probe is the package-level Probe of ds on activations already captured
+// (progress stage "train" only): every sample's text must be among them.
+// The samples' rows are copied into ds's own matrix, so the result is what
+// Probe gives on the same activations.
+func (c *Captured) Probe(ctx context.Context, ds Dataset, o ProbeOptions) (*profile.Attribute, []HeadResult, error) {
+	if len(ds.Samples) == 0 {
+		return nil, nil, fmt.Errorf("probe %s: the dataset is empty", ds.Attribute)
+	}
+	a := c.Acts
+	hm := NewHeadMatrix(a.Layers, a.Heads, a.Dim, len(ds.Samples))
+	for i, s := range ds.Samples {
+		r, ok := c.row[s.Text]
+		if !ok {
+			return nil, nil, fmt.Errorf("probe %s: sample %d was not captured (%.40q)", ds.Attribute, i, s.Text)
+		}
+		for k, block := range a.Data {
+			copy(hm.Data[k][i*a.Dim:(i+1)*a.Dim], block[r*a.Dim:(r+1)*a.Dim])
+		}
+	}
+	return train(ctx, hm, ds, o)
+}
+
+// capture tokenizes texts and captures their activations in chunks of
+// o.ChunkSize (progress stage "capture"). Errors start with prefix and
+// call a text a what.
+func capture(ctx context.Context, m *steering.Model, texts []string, o ProbeOptions, prefix, what string) (*HeadMatrix, error) {
+	chunk := o.ChunkSize
+	if chunk <= 0 {
+		chunk = 256
+	}
+	sh := m.Shape()
+	n := len(texts)
+	hm := NewHeadMatrix(sh.Layers, sh.Heads, sh.HeadDim, n)
+	for start := 0; start < n; start += chunk {
+		end := min(start+chunk, n)
 		toks := make([][]int, end-start)
 		for i := range toks {
-			t, err := m.Tokenize(ds.Samples[start+i].Text)
+			t, err := m.Tokenize(texts[start+i])
 			if err != nil {
-				return nil, nil, fmt.Errorf("probe %s: tokenize sample %d: %w", ds.Attribute, start+i, err)
+				return nil, fmt.Errorf("%stokenize %s %d: %w", prefix, what, start+i, err)
 			}
 			toks[i] = t
 		}
-		acts, err := m.CaptureTokens(ctx, toks, nil, func(done int) { progress("capture", start+done, n) })
+		acts, err := m.CaptureTokens(ctx, toks, nil, func(done int) { o.progress("capture", start+done, n) })
 		if err != nil {
-			return nil, nil, fmt.Errorf("probe %s: capture samples %d..%d: %w", ds.Attribute, start, end-1, err)
+			return nil, fmt.Errorf("%scapture %ss %d..%d: %w", prefix, what, start, end-1, err)
 		}
 		for i, a := range acts {
 			for l := range a {
@@ -77,10 +147,33 @@ func Probe(ctx context.Context, m *steering.Model, ds Dataset, o ProbeOptions) (
 			}
 		}
 	}
+	return hm, nil
+}
+
+func (o ProbeOptions) progress(stage string, done, total int) {
+	if o.Progress != nil {
+		o.Progress(stage, done, total)
+	}
+}
+
+// train trains ds's probes on hm (row i = sample i; progress stage
+// "train") and makes the profile attribute: the accuracy map and the TopK
+// usable heads.
+func train(ctx context.Context, hm *HeadMatrix, ds Dataset, o ProbeOptions) (*profile.Attribute, []HeadResult, error) {
+	if o.TopK <= 0 {
+		o.TopK = 64
+	}
+	n := len(ds.Samples)
+	labels := make([]int, n)
+	pos := 0
+	for i, s := range ds.Samples {
+		labels[i] = s.Label
+		pos += s.Label
+	}
 	to := o.Train
 	userProgress := to.Progress
 	to.Progress = func(done, total int) {
-		progress("train", done, total)
+		o.progress("train", done, total)
 		if userProgress != nil {
 			userProgress(done, total)
 		}
@@ -91,12 +184,12 @@ func Probe(ctx context.Context, m *steering.Model, ds Dataset, o ProbeOptions) (
 	}
 	tod, _ := o.Train.withDefaults()
 	attr := &profile.Attribute{
-		Desired: Desired[ds.Attribute],
+		Desired: desiredOf(ds.Attribute),
 		Data: profile.DataInfo{
 			Description: ds.Description, Samples: n, Positive: pos, Negative: n - pos,
 			Split: fmt.Sprintf("%g:1 train:validation, stratified", (1-tod.ValFraction)/tod.ValFraction), Seed: tod.Seed,
 		},
-		Accuracy: AccuracyMap(results, sh.Layers, sh.Heads),
+		Accuracy: AccuracyMap(results, hm.Layers, hm.Heads),
 	}
 	// A head whose activations never vary (sigma 0) cannot be steered along
 	// a unit direction; it is left out of the selection.

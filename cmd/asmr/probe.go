@@ -27,16 +27,18 @@ func runProbe(ctx context.Context, args []string) error {
 	model := fs.String("model", "", "GGUF file or Ollama model name (required)")
 	out := fs.String("o", "", "profile to write (required)")
 	report := fs.String("report", "", "folder for the heatmaps and CSVs (default: next to the profile)")
-	attrs := fs.String("attributes", "AC,CL", "attributes to probe: AC, CL or both")
+	attrs := fs.String("attributes", "AC,CL", "attributes to probe, comma-separated: AC, CL and LANG (the language attributes LANG.<code>, one per language of -lang-languages, from the sentences of -xquad, -flores or -sentences; add them to an existing profile with asmr profile merge)")
 	acPath := fs.String("ac", "", "AC data: JSONL of {question, passage, label} (default: the shipped 50 questions)")
 	nqPath := fs.String("nq", "", "AC data from Natural Questions: JSONL of {question, answers[], passages[]} (converted on the fly)")
 	squadPath := fs.String("squad", "", "AC data from a SQuAD v1.1-format file (SQuAD, one XQuAD language): each question with its paragraph and with a paragraph of another article")
 	squadMax := fs.Int("squad-max", 0, "questions drawn from -squad (0 = all)")
-	sentPath := fs.String("sentences", "", "CL data: JSONL of {lang, text} (default: the shipped 20 sentences x 10 languages)")
-	flores := fs.String("flores", "", "CL data: a FLORES-200 folder (devtest/<code>.devtest)")
-	xquad := fs.String("xquad", "", "CL data: sentences of an XQuAD folder (xquad.<lang>.json); XQuAD has ar de el en es hi ro ru th tr vi zh, so pass e.g. -langs de,es,ru,th,tr,vi,zh,ar,hi,el")
+	sentPath := fs.String("sentences", "", "CL and LANG data: JSONL of {lang, text} (default: the shipped 20 sentences x 10 languages)")
+	flores := fs.String("flores", "", "CL and LANG data: a FLORES-200 folder (devtest/<code>.devtest)")
+	xquad := fs.String("xquad", "", "CL and LANG data: sentences of an XQuAD folder (xquad.<lang>.json); XQuAD has ar de el en es hi ro ru th tr vi zh, so pass e.g. -langs de,es,ru,th,tr,vi,zh,ar,hi,el")
 	langs := fs.String("langs", strings.Join(probes.DefaultCLLanguages, ","), "CL languages")
 	perLang := fs.Int("per-language", 20, "CL sentences picked per language")
+	langLangs := fs.String("lang-languages", "", "LANG: the languages that get an attribute LANG.<code> (default: every language of the sentences; with -xquad the 12 XQuAD languages)")
+	langPer := fs.Int("lang-per-language", probes.DefaultLanguageSentences, "LANG: sentences drawn per language; each language's attribute has as many of its own as of the others")
 	same := fs.Int("same", 3800, "CL same-language pairs")
 	diff := fs.Int("different", 3800, "CL different-language pairs")
 	seed := fs.Uint64("seed", 1, "seed of the pair builder, the NQ converter and the train/validation split")
@@ -52,15 +54,19 @@ func runProbe(ctx context.Context, args []string) error {
 	cfg := probing.Config{
 		Model: *model, Out: *out, ReportDir: *report, Seed: *seed, TopK: *topK, L2: *l2, Log: os.Stdout,
 	}
+	sentences := probing.Sentences{Sentences: *sentPath, Flores: *flores, XQuAD: *xquad}
 	for _, a := range strings.Split(*attrs, ",") {
 		switch a = strings.ToUpper(strings.TrimSpace(a)); a {
 		case profile.AttributeAC:
 			cfg.AC = &probing.ACData{AC: *acPath, NQ: *nqPath, SQuAD: *squadPath, SQuADMax: *squadMax}
 		case profile.AttributeCL:
-			cfg.CL = &probing.CLData{Sentences: *sentPath, Flores: *flores, XQuAD: *xquad,
+			cfg.CL = &probing.CLData{Sentences: sentences,
 				Pairs: probes.PairOptions{Languages: strings.Split(*langs, ","), PerLanguage: *perLang, Same: *same, Different: *diff}}
+		case "LANG":
+			cfg.Lang = &probing.LangData{Sentences: sentences,
+				Languages: probes.LanguageOptions{Languages: splitList(*langLangs), PerLanguage: *langPer}}
 		default:
-			return fmt.Errorf("-attributes: %q is not AC or CL", a)
+			return fmt.Errorf("-attributes: %q is not AC, CL or LANG", a)
 		}
 	}
 	var err error

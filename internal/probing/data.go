@@ -24,17 +24,58 @@ type ACData struct {
 	SQuADMax int
 }
 
-// CLData names the CL data: at most one of Sentences, Flores and XQuAD;
-// none takes the shipped 20 sentences x 10 languages.
-type CLData struct {
+// Sentences names where monolingual sentences come from: at most one of
+// Sentences, Flores and XQuAD; none takes the shipped 20 sentences x 10
+// languages.
+type Sentences struct {
 	// Sentences is a JSONL of {lang, text}; Flores a FLORES-200 folder
 	// (devtest/<code>.devtest); XQuAD a folder of xquad.<lang>.json, split
 	// into sentences.
 	Sentences, Flores, XQuAD string
+}
+
+// read reads the sentences of langs (FLORES and XQuAD read only those;
+// nil: XQuAD's every language, FLORES's probes.DefaultCLLanguages) and
+// describes their source.
+func (src Sentences) read(langs []string, seed uint64) (sents []probes.Sentence, source string, err error) {
+	switch {
+	case countSet(src.Sentences, src.Flores, src.XQuAD) > 1:
+		return nil, "", fmt.Errorf("give one of -sentences, -flores and -xquad")
+	case src.XQuAD != "":
+		byLang, err := probes.ReadXQuADDir(src.XQuAD, langs)
+		if err != nil {
+			return nil, "", err
+		}
+		// All sentences; the dataset builders draw what they need.
+		return probes.SentencesFromSQuAD(byLang, 0, seed), src.XQuAD + " (XQuAD paragraphs split into sentences)", nil
+	case src.Flores != "":
+		sents, err = probes.ReadFlores(src.Flores, langs)
+		return sents, src.Flores + " (FLORES-200 devtest)", err
+	case src.Sentences != "":
+		sents, err = probes.ReadSentences(src.Sentences)
+		return sents, src.Sentences, err
+	}
+	sents, err = probes.ShippedSentences()
+	return sents, probes.ShippedSourceSentences, err
+}
+
+// CLData names the CL data: its sentences, and how the pairs are built.
+type CLData struct {
+	Sentences
 	// Pairs says how the pairs are built: languages, sentences per
 	// language, same- and different-language pairs (its Seed is
 	// Config.Seed).
 	Pairs probes.PairOptions
+}
+
+// LangData names the data of the language attributes (LANG.<code>): its
+// sentences, and how the one-vs-rest datasets are built.
+type LangData struct {
+	Sentences
+	// Languages says which languages get an attribute (none: every
+	// language of the sentences) and how many sentences each draws (its
+	// Seed is Config.Seed).
+	Languages probes.LanguageOptions
 }
 
 // dataset reads the AC data; the SQuAD and NQ conversions print their
@@ -94,31 +135,24 @@ func (src *ACData) dataset(seed uint64, log io.Writer) (probes.Dataset, error) {
 func (src *CLData) dataset(seed uint64) (probes.Dataset, error) {
 	o := src.Pairs
 	o.Seed = seed
-	var sents []probes.Sentence
-	var err error
-	switch {
-	case countSet(src.Sentences, src.Flores, src.XQuAD) > 1:
-		return probes.Dataset{}, fmt.Errorf("give one of -sentences, -flores and -xquad")
-	case src.XQuAD != "":
-		var byLang map[string]*probes.SQuAD
-		byLang, err = probes.ReadXQuADDir(src.XQuAD, o.Languages)
-		// All sentences; BuildCLPairs draws PerLanguage of them per language.
-		sents = probes.SentencesFromSQuAD(byLang, 0, o.Seed)
-		o.Source = src.XQuAD + " (XQuAD paragraphs split into sentences)"
-	case src.Flores != "":
-		sents, err = probes.ReadFlores(src.Flores, o.Languages)
-		o.Source = src.Flores + " (FLORES-200 devtest)"
-	case src.Sentences != "":
-		sents, err = probes.ReadSentences(src.Sentences)
-		o.Source = src.Sentences
-	default:
-		sents, err = probes.ShippedSentences()
-		o.Source = probes.ShippedSourceSentences
-	}
+	sents, source, err := src.read(o.Languages, seed)
 	if err != nil {
 		return probes.Dataset{}, err
 	}
+	o.Source = source
 	return probes.BuildCLPairs(sents, o)
+}
+
+// datasets reads the sentences and builds one dataset per language.
+func (src *LangData) datasets(seed uint64) ([]probes.Dataset, error) {
+	o := src.Languages
+	o.Seed = seed
+	sents, source, err := src.read(o.Languages, seed)
+	if err != nil {
+		return nil, err
+	}
+	o.Source = source
+	return probes.BuildLanguageDatasets(sents, o)
 }
 
 func countSet(values ...string) int {

@@ -1,6 +1,7 @@
 // Package probing runs ASMR §3.2 end to end for `asmr probe`: it reads the
 // labelled data of each attribute (AC: does the passage answer the
-// question; CL: are two sentences in the same language), captures every
+// question; CL: are two sentences in the same language; LANG.<code>: is a
+// sentence in that language rather than another), captures every
 // head's last-token activation on a loaded model, trains a probe per head
 // (package probes), keeps the best heads, and writes the steering profile
 // with a Figure-2 heatmap and an accuracy CSV per attribute.
@@ -32,6 +33,10 @@ type Config struct {
 	// attribute out.
 	AC *ACData
 	CL *CLData
+	// Lang is the data of the language attributes LANG.<code>, one per
+	// language, whose sentences are captured once for all of them; nil
+	// leaves them out.
+	Lang *LangData
 	// Seed seeds the CL pair builder, the NQ converter, the SQuAD draw and
 	// the train/validation split.
 	Seed uint64
@@ -69,6 +74,16 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		datasets = append(datasets, ds)
 	}
+	var langSets []probes.Dataset
+	if cfg.Lang != nil {
+		var err error
+		if langSets, err = cfg.Lang.datasets(cfg.Seed); err != nil {
+			return err
+		}
+	}
+	if len(datasets)+len(langSets) == 0 {
+		return fmt.Errorf("no attributes to probe")
+	}
 
 	m, err := steering.Load(cfg.Model, cfg.Options)
 	if err != nil {
@@ -82,7 +97,7 @@ func Run(ctx context.Context, cfg Config) error {
 	sh := m.Shape()
 	fmt.Fprintf(cfg.Log, "model: %s (%d layers x %d heads, d_h %d)\n", m.Path(), sh.Layers, sh.Heads, sh.HeadDim)
 
-	profile := profile.New(id, "asmr probe")
+	prof := profile.New(id, "asmr probe")
 	reportDir := cfg.ReportDir
 	if reportDir == "" {
 		reportDir = filepath.Dir(cfg.Out)
@@ -91,19 +106,16 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	base := strings.TrimSuffix(filepath.Base(cfg.Out), filepath.Ext(cfg.Out))
-	for _, ds := range datasets {
-		fmt.Fprintf(cfg.Log, "\n%s: %s\n", ds.Attribute, ds.Description)
-		start := time.Now()
-		attr, results, err := probes.Probe(ctx, m, ds, probes.ProbeOptions{
-			TopK: cfg.TopK, Train: probes.TrainOptions{Seed: cfg.Seed, L2: cfg.L2}, Progress: cfg.Progress,
-		})
+	opts := probes.ProbeOptions{TopK: cfg.TopK, Train: probes.TrainOptions{Seed: cfg.Seed, L2: cfg.L2}, Progress: cfg.Progress}
+	finish := func() {
 		if cfg.Finish != nil {
 			cfg.Finish()
 		}
-		if err != nil {
-			return err
-		}
-		profile.Attributes[ds.Attribute] = attr
+	}
+	// done records an attribute: into the profile, its heatmap and CSV,
+	// and its best heads in the log.
+	done := func(ds probes.Dataset, attr *profile.Attribute, results []probes.HeadResult, took time.Duration) error {
+		prof.Attributes[ds.Attribute] = attr
 		png := filepath.Join(reportDir, fmt.Sprintf("%s-%s-heatmap.png", base, ds.Attribute))
 		csv := filepath.Join(reportDir, fmt.Sprintf("%s-%s-accuracy.csv", base, ds.Attribute))
 		title := fmt.Sprintf("%s probe accuracy: %s", ds.Attribute, filepath.Base(m.Path()))
@@ -113,10 +125,45 @@ func Run(ctx context.Context, cfg Config) error {
 		if err := probes.WriteAccuracyCSV(csv, attr.Accuracy); err != nil {
 			return err
 		}
-		fmt.Fprintf(cfg.Log, "%d samples probed in %s; heatmap %s, accuracies %s\n", len(ds.Samples), time.Since(start).Round(time.Millisecond), png, csv)
+		fmt.Fprintf(cfg.Log, "%d samples probed in %s; heatmap %s, accuracies %s\n", len(ds.Samples), took.Round(time.Millisecond), png, csv)
 		fmt.Fprint(cfg.Log, probes.TopHeads(results, 10))
+		return nil
 	}
-	if err := profile.Save(cfg.Out); err != nil {
+	for _, ds := range datasets {
+		fmt.Fprintf(cfg.Log, "\n%s: %s\n", ds.Attribute, ds.Description)
+		start := time.Now()
+		attr, results, err := probes.Probe(ctx, m, ds, opts)
+		finish()
+		if err != nil {
+			return err
+		}
+		if err := done(ds, attr, results, time.Since(start)); err != nil {
+			return err
+		}
+	}
+	if len(langSets) > 0 {
+		start := time.Now()
+		captured, err := probes.CaptureDistinct(ctx, m, langSets, opts)
+		finish()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cfg.Log, "\nlanguage attributes: %d sentences captured once for %d languages in %s\n",
+			captured.Len(), len(langSets), time.Since(start).Round(time.Millisecond))
+		for _, ds := range langSets {
+			fmt.Fprintf(cfg.Log, "\n%s: %s\n", ds.Attribute, ds.Description)
+			start := time.Now()
+			attr, results, err := captured.Probe(ctx, ds, opts)
+			finish()
+			if err != nil {
+				return err
+			}
+			if err := done(ds, attr, results, time.Since(start)); err != nil {
+				return err
+			}
+		}
+	}
+	if err := prof.Save(cfg.Out); err != nil {
 		return err
 	}
 	fmt.Fprintf(cfg.Log, "\nwrote %s\n", cfg.Out)
