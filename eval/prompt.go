@@ -142,7 +142,9 @@ func ShotFor(shots map[string]Shot, lang string) (Shot, bool) {
 
 // OneShotTemplate makes the 1-shot prompt from a zero-shot template: the
 // template filled with the example's passage and question, followed by
-// "Answer: <answer>", a blank line, and the template itself. {{language}}
+// "Answer: <answer>" (or, when the template ends with its own answer cue
+// such as "{{answerLabel}}:", the answer after that cue), a blank line,
+// and the template itself. {{language}}
 // stays a placeholder in both parts (the example is in the question's
 // language when there is one, so the instruction holds for both); the
 // reader fills the result as any template (rag.FillTemplate).
@@ -163,6 +165,12 @@ func OneShotTemplate(template string, s Shot) string {
 		asmrconfig.PlaceholderQuestion, s.Question,
 		asmrconfig.PlaceholderPassages, asmrconfig.NumberPassages([]string{s.Passage}),
 	).Replace(template)
+	// A template that ends with its own answer cue ("{{answerLabel}}:",
+	// "Answer:") gets the example's answer after the cue, as the reader is
+	// asked to write it; another gets an "Answer:" line.
+	if strings.HasSuffix(strings.TrimRight(example, " "), ":") {
+		return strings.TrimRight(example, " ") + " " + s.Answer + "\n\n" + template
+	}
 	return example + "\nAnswer: " + s.Answer + "\n\n" + template
 }
 

@@ -197,6 +197,12 @@ func TestPrompts(t *testing.T) {
 		t.Fatalf("1-shot template rejected by the module's check: %v", err)
 	}
 
+	// A template ending with its answer cue gets the answer after the cue.
+	cued := "P: {{passages}}\n{{questionLabel}}: {{question}}\n{{answerLabel}}:"
+	if got, want := OneShotTemplate(cued, ru), "P: [1] "+ru.Passage+"\n{{questionLabel}}: "+ru.Question+"\n{{answerLabel}}: Париж\n\n"+cued; got != want {
+		t.Errorf("1-shot of a cued template:\n%q\nwant\n%q", got, want)
+	}
+
 	for in, want := range map[string]string{
 		"  Answer: Париж\nmore": "Париж", "answer:x": "x", "\n\nTolstoy.\n": "Tolstoy.", "": "", "Answers differ": "Answers differ",
 	} {

@@ -256,8 +256,8 @@ const xquadDistractors = 2
 // loadXQuAD reads cfg.Data, a folder of xquad.<lang>.json, for cfg.Langs
 // (eval.PaperLanguages[eval.XQuAD] when empty) and English, and builds the
 // task: at most cfg.Limit questions per language, passages ordered with
-// cfg.PassageSeed. The items, in language order, carry their English golds
-// (eval.Item.English).
+// cfg.PassageSeed. The items, question by question with every language of
+// a question in a row, carry their English golds (eval.Item.English).
 func loadXQuAD(cfg Config) (*xquad.Task, []eval.Item, []string, error) {
 	langs := cfg.Langs
 	if len(langs) == 0 {
@@ -279,12 +279,18 @@ func loadXQuAD(cfg Config) (*xquad.Task, []eval.Item, []string, error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	var items []eval.Item
 	for _, l := range langs {
 		if len(task.Items[l]) == 0 {
 			return nil, nil, nil, fmt.Errorf("%s has no %s questions in language %q", cfg.Data, eval.XQuAD, l)
 		}
-		for _, it := range task.Items[l] {
+	}
+	// Question by question, every language of a question in a row: their
+	// prompts share the passages, which a reader's prompt cache then
+	// decodes once when the template puts the passages first.
+	var items []eval.Item
+	for i := range task.Items[langs[0]] {
+		for _, l := range langs {
+			it := task.Items[l][i]
 			it.English = task.English[it.ID]
 			items = append(items, it)
 		}
