@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"hash/fnv"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -50,7 +52,7 @@ type System struct {
 }
 
 // Label is the row label of a system in the tables: "ASMR (CL,
-// mass-mean)" for asmr-cl:mass-mean.
+// mass-mean, α 4, K 32)" for asmr-cl:mass-mean@4/32.
 func (s System) Label() string {
 	switch s.Name {
 	case Baseline:
@@ -58,16 +60,22 @@ func (s System) Label() string {
 	case OneShot:
 		return "1-shot"
 	}
-	attrs, dir, ok := parseASMRName(s.Name)
-	if !ok {
+	n, err := parseASMRName(s.Name)
+	if err != nil {
 		return s.Name
 	}
 	var parts []string
-	if attrs != "" {
-		parts = append(parts, strings.ToUpper(attrs))
+	if n.attrs != "" {
+		parts = append(parts, strings.ToUpper(n.attrs))
 	}
-	if dir != "" {
-		parts = append(parts, dir)
+	if n.dir != "" {
+		parts = append(parts, n.dir)
+	}
+	if n.alpha != nil {
+		parts = append(parts, "α "+strconv.FormatFloat(*n.alpha, 'g', -1, 64))
+	}
+	if n.topK != nil {
+		parts = append(parts, fmt.Sprintf("K %d", *n.topK))
 	}
 	if len(parts) == 0 {
 		return "ASMR"
@@ -75,27 +83,59 @@ func (s System) Label() string {
 	return "ASMR (" + strings.Join(parts, ", ") + ")"
 }
 
-// parseASMRName splits an ASMR system name, asmr[-ac|-cl][:direction],
-// into its attribute ("", "ac" or "cl") and direction ("" for the flag's).
-func parseASMRName(n string) (attrs, dir string, ok bool) {
-	base, dir, _ := strings.Cut(n, ":")
-	switch base {
-	case ASMR:
-		return "", dir, true
-	case ASMR + "-ac":
-		return "ac", dir, true
-	case ASMR + "-cl":
-		return "cl", dir, true
-	}
-	return "", "", false
+// asmrName is an ASMR system name taken apart:
+// asmr[-ac|-cl][:direction][@alpha[/K]].
+type asmrName struct {
+	attrs string // "", "ac" or "cl"
+	dir   string // "": the flag's
+	alpha *float64
+	topK  *int
 }
 
+// parseASMRName takes an ASMR system name apart; the error says what is
+// wrong with a name that starts like one, and errNotASMR marks another.
+func parseASMRName(s string) (asmrName, error) {
+	var n asmrName
+	rest, tail, hasAt := strings.Cut(s, "@")
+	base, dir, _ := strings.Cut(rest, ":")
+	switch base {
+	case ASMR:
+	case ASMR + "-ac":
+		n.attrs = "ac"
+	case ASMR + "-cl":
+		n.attrs = "cl"
+	default:
+		return n, errNotASMR
+	}
+	n.dir = dir
+	if hasAt {
+		a, k, hasK := strings.Cut(tail, "/")
+		alpha, err := strconv.ParseFloat(a, 64)
+		if err != nil || alpha == 0 || math.IsNaN(alpha) || math.IsInf(alpha, 0) {
+			return n, fmt.Errorf("system %q: @%s is not a non-zero strength (write e.g. @4 or @4/32 for alpha 4 over the 32 best heads)", s, a)
+		}
+		n.alpha = &alpha
+		if hasK {
+			topK, err := strconv.Atoi(k)
+			if err != nil || topK < 1 {
+				return n, fmt.Errorf("system %q: /%s is not a head count of 1 or more (write e.g. @4/32)", s, k)
+			}
+			n.topK = &topK
+		}
+	}
+	return n, nil
+}
+
+var errNotASMR = errors.New("not an ASMR system name")
+
 // ParseSystems reads a comma-separated list of systems: baseline, 1shot,
-// and ASMR systems named asmr[-ac|-cl][:direction]: asmr steers with
-// steer (AC and CL), asmr-ac with its AC alpha only, asmr-cl with its CL
-// alpha only, and a :direction suffix (probe, mass-mean, language; see
-// profile.ParseDirectionKind) replaces steer's direction. Every problem of
-// the list is reported at once.
+// and ASMR systems named asmr[-ac|-cl][:direction][@alpha[/K]]: asmr
+// steers with steer (AC and CL), asmr-ac with its AC alpha only, asmr-cl
+// with its CL alpha only; a :direction suffix (probe, mass-mean, language;
+// see profile.ParseDirectionKind) replaces steer's direction, @alpha the
+// alpha of the system's attributes (both for asmr) and /K the heads per
+// attribute. So one run compares systems each at its own strength. Every
+// problem of the list is reported at once.
 func ParseSystems(list string, steer Steering) ([]System, error) {
 	var out []System
 	var problems []string
@@ -121,30 +161,40 @@ func ParseSystems(list string, steer Steering) ([]System, error) {
 			out = append(out, System{Name: OneShot, OneShot: true})
 			continue
 		}
-		attrs, dir, ok := parseASMRName(n)
-		if !ok {
-			problems = append(problems, fmt.Sprintf("unknown system %q: want baseline, 1shot or asmr[-ac|-cl][:probe|mass-mean|language]", n))
+		a, err := parseASMRName(n)
+		if errors.Is(err, errNotASMR) {
+			problems = append(problems, fmt.Sprintf("unknown system %q: want baseline, 1shot or asmr[-ac|-cl][:probe|mass-mean|language][@alpha[/K]]", n))
+			continue
+		}
+		if err != nil {
+			problems = append(problems, err.Error())
 			continue
 		}
 		st := steer
-		if dir != "" {
-			if !slices.Contains(DirectionKinds, dir) {
-				problems = append(problems, fmt.Sprintf("system %q: unknown direction %q: want one of %s", n, dir, strings.Join(DirectionKinds, ", ")))
+		if a.dir != "" {
+			if !slices.Contains(DirectionKinds, a.dir) {
+				problems = append(problems, fmt.Sprintf("system %q: unknown direction %q: want one of %s", n, a.dir, strings.Join(DirectionKinds, ", ")))
 				continue
 			}
-			st.Direction = dir
+			st.Direction = a.dir
 		}
-		switch attrs {
+		if a.alpha != nil {
+			st.AlphaAC, st.AlphaCL = *a.alpha, *a.alpha
+		}
+		if a.topK != nil {
+			st.TopK = *a.topK
+		}
+		switch a.attrs {
 		case "ac":
 			st.AlphaCL = 0
 			if st.AlphaAC == 0 {
-				problems = append(problems, fmt.Sprintf("system %q steers AC only, but -alpha-ac is 0: give it a strength", n))
+				problems = append(problems, fmt.Sprintf("system %q steers AC only, but -alpha-ac is 0: give it a strength (-alpha-ac or @alpha)", n))
 				continue
 			}
 		case "cl":
 			st.AlphaAC = 0
 			if st.AlphaCL == 0 {
-				problems = append(problems, fmt.Sprintf("system %q steers CL only, but -alpha-cl is 0: give it a strength", n))
+				problems = append(problems, fmt.Sprintf("system %q steers CL only, but -alpha-cl is 0: give it a strength (-alpha-cl or @alpha)", n))
 				continue
 			}
 		}

@@ -314,7 +314,7 @@ func TestSweepGrid(t *testing.T) {
 
 func TestParseSystemsASMRVariants(t *testing.T) {
 	steer := Steering{AlphaAC: 4, AlphaCL: 8, TopK: 64, Direction: "probe", Scope: "generation"}
-	systems, err := ParseSystems("baseline, asmr, asmr-ac, asmr-cl:mass-mean, ASMR:language, 1shot", steer)
+	systems, err := ParseSystems("baseline, asmr, asmr-ac, asmr-cl:mass-mean, ASMR:language, 1shot, asmr-cl:mass-mean@2/16, asmr@1.5", steer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,6 +328,8 @@ func TestParseSystemsASMRVariants(t *testing.T) {
 		{"asmr-cl:mass-mean", "ASMR (CL, mass-mean)", "mass-mean", 0, 8},
 		{"asmr:language", "ASMR (language)", "language", 4, 8},
 		{"1shot", "1-shot", "", 0, 0},
+		{"asmr-cl:mass-mean@2/16", "ASMR (CL, mass-mean, α 2, K 16)", "mass-mean", 0, 2},
+		{"asmr@1.5", "ASMR (α 1.5)", "probe", 1.5, 1.5},
 	}
 	if len(systems) != len(want) {
 		t.Fatalf("%d systems, want %d", len(systems), len(want))
@@ -343,16 +345,20 @@ func TestParseSystemsASMRVariants(t *testing.T) {
 			}
 			continue
 		}
-		if s.Steer == nil || s.Steer.Direction != w.dir || s.Steer.AlphaAC != w.ac || s.Steer.AlphaCL != w.cl || s.Steer.TopK != 64 {
+		wantK := 64
+		if strings.HasSuffix(w.name, "/16") {
+			wantK = 16
+		}
+		if s.Steer == nil || s.Steer.Direction != w.dir || s.Steer.AlphaAC != w.ac || s.Steer.AlphaCL != w.cl || s.Steer.TopK != wantK {
 			t.Errorf("%s: steering %+v, want direction %s, alphaAC %v, alphaCL %v", s.Name, s.Steer, w.dir, w.ac, w.cl)
 		}
 	}
 	// Every problem at once.
-	_, err = ParseSystems("asmr-ac,asmr:sideways,asmr-xx,baseline,baseline", Steering{AlphaCL: 8})
+	_, err = ParseSystems("asmr-ac,asmr:sideways,asmr-xx,baseline,baseline,asmr@0,asmr-cl@2/0,asmr@x", Steering{AlphaCL: 8})
 	if err == nil {
 		t.Fatal("bad systems accepted")
 	}
-	for _, frag := range []string{`"asmr-ac" steers AC only, but -alpha-ac is 0`, `unknown direction "sideways"`, `unknown system "asmr-xx"`, `"baseline" listed twice`} {
+	for _, frag := range []string{`"asmr-ac" steers AC only, but -alpha-ac is 0`, `unknown direction "sideways"`, `unknown system "asmr-xx"`, `"baseline" listed twice`, `"asmr@0": @0 is not a non-zero strength`, `"asmr-cl@2/0": /0 is not a head count`, `"asmr@x": @x is not`} {
 		if !strings.Contains(err.Error(), frag) {
 			t.Errorf("error %q lacks %q", err, frag)
 		}
