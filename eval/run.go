@@ -452,24 +452,36 @@ type job struct {
 	key    string
 }
 
-// jobOrder is the order of the systems within an item: the zero-shot
-// ones first, in their order, then the 1-shot ones, so that each item's
-// zero-shot prompts follow one another and a reader's prompt cache
-// (steering.Options.PromptCache) decodes their common prompt once.
-func (o *Options) jobOrder() []System {
-	out := slices.Clone(o.Systems)
-	slices.SortStableFunc(out, func(a, b System) int { return cmpBool(a.OneShot, b.OneShot) })
-	return out
+// systemGroups splits the systems into the zero-shot ones and the 1-shot
+// ones, each in their order. Run answers a block of items (sameID) one
+// group at a time, so that the zero-shot prompts of a question, in every
+// language and system, follow one another, and a reader's prompt cache
+// (steering.Options.PromptCache) decodes what they share once.
+func (o *Options) systemGroups() [][]System {
+	var zero, one []System
+	for _, s := range o.Systems {
+		if s.OneShot {
+			one = append(one, s)
+		} else {
+			zero = append(zero, s)
+		}
+	}
+	return slices.DeleteFunc([][]System{zero, one}, func(g []System) bool { return len(g) == 0 })
 }
 
-func cmpBool(a, b bool) int {
-	switch {
-	case a == b:
-		return 0
-	case a:
-		return 1
+// sameID splits items into runs of consecutive items with the same ID
+// (XQuAD's parallel questions, one per language).
+func sameID(items []Item) [][]Item {
+	var out [][]Item
+	for i := 0; i < len(items); {
+		j := i + 1
+		for j < len(items) && items[j].ID == items[i].ID {
+			j++
+		}
+		out = append(out, items[i:j])
+		i = j
 	}
-	return -1
+	return out
 }
 
 // Run answers every planned request that the store lacks, appending each
@@ -505,14 +517,18 @@ func Run(ctx context.Context, o Options) (RunStats, error) {
 	}
 	var jobs []job
 	for _, seed := range o.seeds() {
-		for _, it := range Subsample(o.Items, o.Sample, seed) {
-			for _, s := range o.jobOrder() {
-				st.Planned++
-				if o.Store.Done(keys[s.Name], it.Key(), seed) {
-					st.Skipped++
-					continue
+		for _, block := range sameID(Subsample(o.Items, o.Sample, seed)) {
+			for _, group := range o.systemGroups() {
+				for _, it := range block {
+					for _, s := range group {
+						st.Planned++
+						if o.Store.Done(keys[s.Name], it.Key(), seed) {
+							st.Skipped++
+							continue
+						}
+						jobs = append(jobs, job{it, s, seed, keys[s.Name]})
+					}
 				}
-				jobs = append(jobs, job{it, s, seed, keys[s.Name]})
 			}
 		}
 	}

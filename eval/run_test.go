@@ -365,13 +365,37 @@ func TestParseSystemsASMRVariants(t *testing.T) {
 	}
 }
 
-func TestRunAnswersZeroShotSystemsOfAnItemTogether(t *testing.T) {
-	o := Options{Systems: []System{{Name: "1shot", OneShot: true}, {Name: "baseline"}, {Name: "asmr", Steer: &Steering{AlphaCL: 1}}}}
-	var got []string
-	for _, s := range o.jobOrder() {
-		got = append(got, s.Name)
+func TestRunAnswersZeroShotPromptsOfAQuestionTogether(t *testing.T) {
+	items := []Item{
+		{ID: "q1", Lang: "de", Question: "a", Answers: []Answer{{Text: "x"}}},
+		{ID: "q1", Lang: "ru", Question: "b", Answers: []Answer{{Text: "x"}}},
+		{ID: "q2", Lang: "de", Question: "c", Answers: []Answer{{Text: "x"}}},
 	}
-	if strings.Join(got, ",") != "baseline,asmr,1shot" {
-		t.Errorf("job order %v, want the zero-shot systems first in their order, then 1shot", got)
+	rd := &orderReader{}
+	st, err := OpenStore(filepath.Join(t.TempDir(), "items.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	systems := []System{{Name: "1shot", OneShot: true}, {Name: "baseline"}, {Name: "asmr", Steer: &Steering{AlphaCL: 1}}}
+	_, err = Run(context.Background(), Options{Dataset: XQuAD, Items: items, Systems: systems, Reader: rd, Store: st,
+		Contexts: map[string][]string{"q1": {"p"}, "q2": {"p"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "baseline q1/de,asmr q1/de,baseline q1/ru,asmr q1/ru,1shot q1/de,1shot q1/ru," +
+		"baseline q2/de,asmr q2/de,1shot q2/de"
+	if got := strings.Join(rd.order, ","); got != want {
+		t.Errorf("order\n%s\nwant\n%s", got, want)
 	}
 }
+
+// orderReader answers "x" and records the order of the requests.
+type orderReader struct{ order []string }
+
+func (r *orderReader) Read(_ context.Context, req Request) (Response, error) {
+	r.order = append(r.order, req.System.Name+" "+req.Item.ID+"/"+req.Item.Lang)
+	return Response{Text: "x", Passages: req.Passages}, nil
+}
+
+func (r *orderReader) Identity() map[string]any { return map[string]any{"reader": "order"} }
