@@ -31,7 +31,7 @@ func (m *Model) CaptureLastToken(ctx context.Context, prompts []string, layers [
 // CaptureTokens is CaptureLastToken for pre-tokenized prompts. progress, if
 // set, is called with the number of finished prompts after each decode.
 func (m *Model) CaptureTokens(ctx context.Context, prompts [][]int, layers []int, progress func(done int)) ([]Activations, error) {
-	// The capture context is not one of the slots: hold the model open
+	// The capture context is not the scheduler's: hold the model open
 	// against Close until it is freed.
 	if err := m.enter(); err != nil {
 		return nil, err
@@ -69,7 +69,7 @@ func (m *Model) CaptureTokens(ctx context.Context, prompts [][]int, layers []int
 	// A dedicated context: several sequences share one unified KV cache so
 	// the callback's columns keep batch order.
 	nSeq := min(m.opts.CaptureSequences, len(prompts))
-	s, err := m.newSlot(nCtx, nSeq)
+	s, err := m.newContext(nCtx, nSeq, 1)
 	if err != nil {
 		return nil, fmt.Errorf("capture: %w", err)
 	}
@@ -77,7 +77,7 @@ func (m *Model) CaptureTokens(ctx context.Context, prompts [][]int, layers []int
 	if err := s.captureLayers(layers); err != nil {
 		return nil, err
 	}
-	s.steerColumns(0, 0)
+	s.setColumns(nil)
 
 	out := make([]Activations, len(prompts))
 	width, hd := m.shape.Width(), m.shape.HeadDim

@@ -182,6 +182,17 @@ func logitsNonFinite(c *llama.Context, i int) int {
 	return int(C.asmr_logits_nonfinite(cContext(c), C.int32_t(i)))
 }
 
+// seqPosMin is the smallest position of sequence seq in c's KV cache (the
+// sliding-window cache's, for a model with one); -1 when it has none.
+func seqPosMin(c *llama.Context, seq int) int {
+	return int(C.asmr_seq_pos_min(cContext(c), C.int32_t(seq)))
+}
+
+// modelSWA is the model's sliding attention window in tokens; 0 = none.
+func modelSWA(m *llama.Model) int {
+	return max(0, int(C.llama_model_n_swa(cModel(m))))
+}
+
 // dequantize converts len(dst) values of ggml type kind (quantized ones
 // included) from src into dst. It is false for a type ggml cannot convert
 // or a count that is not a whole number of its blocks.

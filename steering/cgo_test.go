@@ -1,7 +1,6 @@
 package steering
 
 import (
-	"context"
 	"reflect"
 	"testing"
 
@@ -16,13 +15,9 @@ func TestBindingLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	spec := tinySpec(testmodel.F32)
-	m := load(t, writeModel(t, spec, nil), Options{ContextSize: 128})
-	s, err := m.acquire(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.release(s)
-	if err := checkContextLayout(s.ctx, m.model, 128); err != nil {
+	m := load(t, writeModel(t, spec, nil), Options{ContextSize: 128, Slots: 3})
+	// The scheduler's one context holds every sequence's cells.
+	if err := checkContextLayout(m.sched.c.ctx, m.model, 3*128); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -59,15 +54,11 @@ func TestBindingLayoutCheckFails(t *testing.T) {
 	spec := tinySpec(testmodel.F32)
 	m := load(t, writeModel(t, spec, nil), Options{ContextSize: 128})
 	other := load(t, writeModel(t, spec, nil), Options{ContextSize: 128})
-	s, err := m.acquire(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.release(s)
-	if err := checkContextLayout(s.ctx, other.model, 128); err == nil {
+	c := m.sched.c.ctx
+	if err := checkContextLayout(c, other.model, 128); err == nil {
 		t.Error("a context checked against another model passed")
 	}
-	if err := checkContextLayout(s.ctx, m.model, 1<<20); err == nil {
+	if err := checkContextLayout(c, m.model, 1<<20); err == nil {
 		t.Error("a context of 128 tokens checked as 1<<20 passed")
 	}
 }

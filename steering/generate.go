@@ -10,8 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/ollama/ollama/llama"
-
-	"github.com/asmr-search/generative-asmr/config"
 )
 
 // Params controls one generation.
@@ -45,12 +43,17 @@ type Params struct {
 	// Steer, when set, steers the attention heads during generation.
 	Steer *Steer
 
-	// OnToken, when set, is called on the generating goroutine after each
-	// generated token is added to the text, with the number generated so
-	// far. A context cancelled inside it stops the generation before the
-	// next token, so tests and callers can stop after an observed token
-	// rather than after a wall-clock delay.
+	// OnToken, when set, is called after each generated token is added to
+	// the text, with the number generated so far. A context cancelled
+	// inside it stops the generation before the next token, so tests and
+	// callers can stop after an observed token rather than after a
+	// wall-clock delay. It runs on the model's decode goroutine, between
+	// two decodes of every running generation: it must return quickly and
+	// must not call the model.
 	OnToken func(completionTokens int)
+
+	// logits (tests) gets a copy of the logits each token is sampled from.
+	logits func([]float32)
 }
 
 // StopReason says why generation ended.
@@ -120,9 +123,10 @@ func (p *Params) validate() error {
 	return nil
 }
 
-// Generate runs the model on prompt in a free slot (waiting for one while
-// ctx allows) and returns the generated text. A cancelled ctx stops between
-// tokens and returns the partial result with ctx's error.
+// Generate runs the model on prompt as one sequence of the model's
+// batched decode (waiting for a free sequence while ctx allows) and
+// returns the generated text. A cancelled ctx stops between tokens and
+// returns the partial result with ctx's error.
 func (m *Model) Generate(ctx context.Context, prompt string, p Params) (*Result, error) {
 	if err := p.validate(); err != nil {
 		return nil, err
@@ -137,34 +141,23 @@ func (m *Model) Generate(ctx context.Context, prompt string, p Params) (*Result,
 	if err != nil {
 		return nil, fmt.Errorf("tokenize prompt: %w", err)
 	}
-	s, err := m.acquire(ctx)
-	if err != nil {
+	if err := m.enter(); err != nil {
 		return nil, err
 	}
-	defer m.release(s)
-	ctx, cancel := m.withClose(ctx)
-	defer cancel()
-	return m.generate(ctx, s, tokens, p)
-}
-
-func (m *Model) generate(ctx context.Context, s *slot, tokens []int, p Params) (*Result, error) {
+	defer m.leave()
 	res := &Result{PromptTokens: len(tokens)}
 	if len(tokens) == 0 {
 		return nil, errors.New("prompt is empty after tokenization")
 	}
-	if len(tokens) >= s.nCtx {
+	if n := m.opts.ContextSize; len(tokens) >= n {
 		return nil, fmt.Errorf("%w: the prompt has %d tokens and the context holds %d (one more is needed to answer): shorten the prompt or raise the context size",
-			ErrContextOverflow, len(tokens), s.nCtx)
-	}
-	if err := s.install(m.shape, p.Steer); err != nil {
-		return nil, err
+			ErrContextOverflow, len(tokens), n)
 	}
 	if p.Steer.active() {
+		if err := p.Steer.Intervention.Validate(m.shape); err != nil {
+			return nil, err
+		}
 		res.SteeredHeads = len(p.Steer.Intervention)
-	}
-	maxTokens := p.MaxTokens
-	if maxTokens == 0 {
-		maxTokens = 256
 	}
 	topP := p.TopP
 	if topP == 0 {
@@ -177,128 +170,28 @@ func (m *Model) generate(ctx context.Context, s *slot, tokens []int, p Params) (
 	if err != nil {
 		return nil, fmt.Errorf("create sampler: %w", err)
 	}
-
-	start := time.Now()
-	res.CachedTokens = s.reuse(m.opts.PromptCache, tokens, p.Steer)
-	idx, err := s.prefill(ctx, tokens, res.CachedTokens, p.Steer, false, nil)
-	if err != nil {
-		return nil, err
-	}
-	s.keep(tokens, p.Steer)
-	res.PrefillDuration = time.Since(start)
-
-	start = time.Now()
-	defer func() { res.DecodeDuration = time.Since(start) }()
-	var out []byte
-	maxStop := 0
-	for _, st := range p.Stop {
-		maxStop = max(maxStop, len(st))
-	}
-	pos := len(tokens)
-	for {
-		if ctx.Err() != nil {
-			res.StopReason = StopCancelled
-			res.Text = validPrefix(out)
-			return res, context.Cause(ctx)
-		}
-		if bad := s.nonFinite(idx); bad > 0 {
-			return nil, fmt.Errorf("%w: %d of %d logits are NaN or infinite after %d generated tokens (%d heads steered)",
-				ErrNonFiniteLogits, bad, m.shape.Vocab, res.CompletionTokens, res.SteeredHeads)
-		}
-		tok := sampler.Sample(s.ctx, idx)
-		sampler.Accept(tok, true)
-		if m.model.TokenIsEog(tok) {
-			res.StopReason = StopEOS
-			break
-		}
-		res.CompletionTokens++
-		before := len(out)
-		out = append(out, m.model.TokenToPiece(tok)...)
-		if p.OnToken != nil {
-			p.OnToken(res.CompletionTokens)
-		}
-		if cut, ok := findStop(out, max(0, before-maxStop+1), p.Stop); ok {
-			out = out[:cut]
-			res.StopReason = StopString
-			break
-		}
-		if maxTokens > 0 && res.CompletionTokens >= maxTokens {
-			res.StopReason = StopLength
-			break
-		}
-		if pos >= s.nCtx {
-			res.StopReason = StopContext
-			break
-		}
-		s.batch.Clear()
-		s.batch.Add(tok, nil, pos, true, 0)
-		s.steerColumns(0, boolInt(p.Steer.active()))
-		if err := s.decode(); err != nil {
-			return nil, fmt.Errorf("decode token at position %d: %w", pos, err)
-		}
-		idx = 0
-		pos++
-	}
-	res.Text = validPrefix(out)
-	return res, nil
+	ctx, cancel := m.withClose(ctx)
+	defer cancel()
+	j := &job{ctx: ctx, tokens: tokens, p: p, steer: p.Steer, sampler: sampler, res: res}
+	m.sched.run(j)
+	return j.res, j.err
 }
 
-// prefill decodes tokens[from:] (the cells of the first from are in the
-// KV cache already) in batches of at most n_ubatch tokens, so each decode
-// is one callback pass. It returns the batch index of the last token's
-// logits. With allLogits every position gets logits (used by Evaluate),
-// read after each batch by onBatch.
-func (s *slot) prefill(ctx context.Context, tokens []int, from int, st *Steer, allLogits bool, onBatch func(start, n int)) (int, error) {
-	last := 0
-	for start := from; start < len(tokens); start += s.nBatch {
-		if ctx.Err() != nil {
-			return 0, context.Cause(ctx)
-		}
-		end := min(start+s.nBatch, len(tokens))
-		s.batch.Clear()
-		for i := start; i < end; i++ {
-			s.batch.Add(tokens[i], nil, i, allLogits || i == len(tokens)-1, 0)
-		}
-		n := end - start
-		switch {
-		case !st.active():
-			s.steerColumns(0, 0)
-		case st.Scope == config.TokenScopeAll:
-			s.steerColumns(0, n)
-		case end == len(tokens):
-			s.steerColumns(n-1, n) // generation scope: the last prompt token
-		default:
-			s.steerColumns(0, 0)
-		}
-		if err := s.decode(); err != nil {
-			return 0, fmt.Errorf("decode prompt tokens %d..%d: %w", start, end-1, err)
-		}
-		if onBatch != nil {
-			onBatch(start, n)
-		}
-		last = n - 1
-	}
-	return last, nil
-}
-
-// decode runs the slot's batch and checks that the hook saw every steered
-// or captured layer exactly once, so a model whose graph names its
-// attention output differently fails loudly instead of running unsteered.
-func (s *slot) decode() error {
-	s.resetStats()
-	if err := s.ctx.Decode(s.batch); err != nil {
+// decode runs the context's batch and checks that the hook saw every
+// steered or captured layer exactly once, so a model whose graph names its
+// attention output differently fails loudly instead of running unsteered,
+// and a batch that llama.cpp split into several passes (which would break
+// the column order) is an error.
+func (c *lcontext) decode() error {
+	c.resetStats()
+	if err := c.ctx.Decode(c.batch); err != nil {
 		return err
 	}
-	st := s.stats()
+	st := c.stats()
 	if st.Bad > 0 {
-		return fmt.Errorf("steering hook skipped %d attention outputs with an unexpected type or layout (want F32 [%d, tokens])", st.Bad, int(s.hook.width))
+		return fmt.Errorf("steering hook skipped %d attention outputs with an unexpected type or layout (want F32 [%d, tokens])", st.Bad, int(c.hook.width))
 	}
-	ask, _, _ := s.layerTable()
-	want := 0
-	for _, a := range ask {
-		want += int(a)
-	}
-	if st.Seen != int64(want) {
+	if want := c.asked(); st.Seen != int64(want) {
 		return fmt.Errorf("steering hook saw %d of %d asked kqv_out tensors: this model's graph does not expose per-layer attention output as llama.cpp's llama architecture does", st.Seen, want)
 	}
 	return nil
@@ -306,30 +199,30 @@ func (s *slot) decode() error {
 
 // Evaluate returns the logits of every position of tokens, with optional
 // steering. It is the exact view used by tests and by probes that measure
-// how steering moves the output distribution.
+// how steering moves the output distribution. It runs as a sequence of
+// the model's batched decode, its prompt chunks beside other sequences'
+// tokens; the logits of a position do not depend on the other sequences'
+// tokens, but on which KV cells the sequence lands in, in the last bits
+// (the attention sums run over cells in cache order): two evaluations on
+// an otherwise idle model are bit-identical.
 func (m *Model) Evaluate(ctx context.Context, tokens []int, st *Steer) ([][]float32, error) {
-	s, err := m.acquire(ctx)
-	if err != nil {
+	if err := m.enter(); err != nil {
 		return nil, err
 	}
-	defer m.release(s)
-	if len(tokens) == 0 || len(tokens) > s.nCtx {
-		return nil, fmt.Errorf("%w: %d tokens for a context of %d", ErrContextOverflow, len(tokens), s.nCtx)
+	defer m.leave()
+	if n := m.opts.ContextSize; len(tokens) == 0 || len(tokens) > n {
+		return nil, fmt.Errorf("%w: %d tokens for a context of %d", ErrContextOverflow, len(tokens), n)
 	}
-	if err := s.install(m.shape, st); err != nil {
-		return nil, err
-	}
-	s.clearKV()
-	logits := make([][]float32, 0, len(tokens))
-	_, err = s.prefill(ctx, tokens, 0, st, true, func(_, n int) {
-		for i := range n {
-			logits = append(logits, s.ctx.GetLogitsIth(i))
+	if st.active() {
+		if err := st.Intervention.Validate(m.shape); err != nil {
+			return nil, err
 		}
-	})
-	if err != nil {
-		return nil, err
 	}
-	return logits, nil
+	ctx, cancel := m.withClose(ctx)
+	defer cancel()
+	j := &job{ctx: ctx, tokens: tokens, steer: st, evaluate: true}
+	m.sched.run(j)
+	return j.logits, j.err
 }
 
 // findStop returns where the first stop string found at or after from

@@ -48,10 +48,17 @@ func (l *llamaLogger) write(level slog.Level, cont bool, text func() string) {
 }
 
 // emit logs one line at the current message's level; blank lines are
-// dropped.
+// dropped, and llama.cpp's comparison of n_ctx_seq with the training
+// context goes to Debug: with several sequences in one unified KV cache
+// n_ctx_seq counts the cells of all of them, while each sequence stays
+// within ContextSize, capped at the training context.
 func (l *llamaLogger) emit(line []byte) {
 	if len(bytes.TrimSpace(line)) == 0 {
 		return
 	}
-	slog.Default().LogAttrs(context.Background(), l.level, string(line), slog.String("lib", "llama.cpp"))
+	level := l.level
+	if bytes.Contains(line, []byte("n_ctx_seq (")) && bytes.Contains(line, []byte("n_ctx_train (")) {
+		level = min(level, slog.LevelDebug)
+	}
+	slog.Default().LogAttrs(context.Background(), level, string(line), slog.String("lib", "llama.cpp"))
 }

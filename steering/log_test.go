@@ -110,8 +110,9 @@ func TestLlamaLogFollowsSlogLevel(t *testing.T) {
 }
 
 // llamaLogger joins continued messages, splits multi-line ones, logs an
-// unfinished line when the next message starts, and never reads the text
-// of a message at a level the logger does not take.
+// unfinished line when the next message starts, never reads the text
+// of a message at a level the logger does not take, and logs the
+// n_ctx_seq warning at Debug.
 func TestLlamaLogLines(t *testing.T) {
 	h := captureLogs(t, slog.LevelInfo)
 	var l llamaLogger
@@ -129,6 +130,8 @@ func TestLlamaLogLines(t *testing.T) {
 	l.write(slog.LevelInfo, false, text("unfinished"))
 	l.write(slog.LevelDebug, false, text("hidden"))
 	l.write(slog.LevelError, true, text(" still hidden\n"))
+	// n_ctx_seq counts every sequence's cells of a unified KV cache: Debug.
+	l.write(slog.LevelWarn, false, text("llama_context: n_ctx_seq (1024) > n_ctx_train (512) -- possible training context overflow\n"))
 	l.write(slog.LevelWarn, false, text("last\n"))
 
 	want := []logLine{
@@ -142,7 +145,7 @@ func TestLlamaLogLines(t *testing.T) {
 	if !slices.Equal(h.lines, want) {
 		t.Errorf("records:\n%s\nwant:\n%s", fmt.Sprint(h.lines), fmt.Sprint(want))
 	}
-	if read != 9 {
-		t.Errorf("read the text of %d calls, want the 9 at levels the logger takes", read)
+	if read != 10 {
+		t.Errorf("read the text of %d calls, want the 10 at levels the logger takes", read)
 	}
 }

@@ -22,24 +22,33 @@ import (
 
 // Options sets how a model is opened. Zero values pick sensible defaults.
 type Options struct {
-	// Threads used for decoding, per slot; 0 = the CPUs divided among the
-	// slots (each slot's polling threadpool spins, so more threads than
-	// cores in total costs far more than it gains).
+	// Threads used for decoding: the one threadpool of the model's
+	// context, which decodes every running generation together; 0 = every
+	// CPU.
 	Threads int
-	// ContextSize is the KV-cache length in tokens per slot; 0 = 4096, capped
-	// at the model's training context.
+	// ContextSize is the KV-cache length in tokens of each generation
+	// (prompt and answer); 0 = 4096, capped at the model's training
+	// context. The context holds Slots times as many cells.
 	ContextSize int
 	// BatchSize is the most tokens one decode (one eval-callback pass)
-	// holds; 0 = 512.
+	// holds, the next token of every running generation and prompt chunks
+	// together; 0 = 512. It must exceed Slots.
 	BatchSize int
+	// PrefillChunk is the most prompt tokens one decode carries while
+	// generations are running, so that a long prompt delays their next
+	// tokens by one chunk's decode at a time; 0 = 128. With no generation
+	// running, prompts are decoded BatchSize tokens at a time.
+	PrefillChunk int
 	// GPULayers offloads that many layers to a GPU backend found through
 	// OLLAMA_LIBRARY_PATH; 0 = CPU only, -1 = all layers.
 	GPULayers int
 	// Mmap maps the weights instead of reading them. nil = off when running
 	// on CPU (reading is much faster to decode with there) and on otherwise.
 	Mmap *bool
-	// Slots is the number of generations that may run at once, each with its
-	// own context and KV cache; 0 = 1.
+	// Slots is the number of generations that may run at once: the
+	// sequences of the model's one context, decoded together, one token of
+	// each per decode (continuous batching); 0 = 1. More requests wait for
+	// a sequence in arrival order.
 	Slots int
 	// FlashAttention: auto by default ("").
 	FlashAttention config.FlashAttention
@@ -59,14 +68,15 @@ type Options struct {
 	// Poll is the polling level (0..100) of the persistent CPU threadpool;
 	// 0 = llama.cpp's default 50. Negative disables the persistent pool.
 	Poll int
-	// PromptCache keeps each slot's prompt in its KV cache after a
-	// generation, so that the next prompt on the slot decodes only what
-	// follows the longest common prefix (llama.cpp server's cache_prompt,
-	// ollama's runner cache). Cells are reused only where the steering they
-	// were computed with is the new request's (see promptCache). The
-	// reused prefix is computed in other batches than a fresh prompt's, so
-	// logits may differ from an uncached run in the last bits; off (false)
-	// every prompt is decoded from position 0.
+	// PromptCache keeps each sequence's prompt in its KV cells after a
+	// generation, so that a later prompt admitted to that sequence decodes
+	// only what follows the longest common prefix (llama.cpp server's
+	// cache_prompt, ollama's runner cache); a request is admitted to the
+	// free sequence whose cells serve the longest prefix. Cells are reused
+	// only where the steering they were computed with is the new request's
+	// (see promptCache). The reused prefix is computed in other batches
+	// than a fresh prompt's, so logits may differ from an uncached run in
+	// the last bits; off (false) every prompt is decoded from position 0.
 	PromptCache bool
 }
 
@@ -75,13 +85,16 @@ func (o Options) withDefaults() Options {
 		o.Slots = 1
 	}
 	if o.Threads <= 0 {
-		o.Threads = max(1, runtime.NumCPU()/o.Slots)
+		o.Threads = runtime.NumCPU()
 	}
 	if o.ContextSize <= 0 {
 		o.ContextSize = 4096
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 512
+	}
+	if o.PrefillChunk <= 0 {
+		o.PrefillChunk = 128
 	}
 	if o.CaptureSequences <= 0 {
 		o.CaptureSequences = 8
@@ -110,15 +123,16 @@ type Shape struct {
 // Width is the row count of kqv_out: all heads concatenated.
 func (s Shape) Width() int { return s.Heads * s.HeadDim }
 
-// Model is a loaded GGUF model with a fixed number of generation slots.
-// It is safe for concurrent use.
+// Model is a loaded GGUF model with one llama.cpp context whose Slots
+// sequences a scheduler decodes together (see scheduler). It is safe for
+// concurrent use.
 type Model struct {
 	path     string
 	opts     Options
 	shape    Shape
 	template string
 	model    *llama.Model
-	slots    chan *slot
+	sched    *scheduler
 
 	// closing is cancelled by Close; running generations watch it.
 	closing context.Context
@@ -126,8 +140,7 @@ type Model struct {
 
 	mu     sync.Mutex
 	idle   *sync.Cond // signalled when busy drops
-	busy   int        // slots handed out
-	all    []*slot
+	busy   int        // calls under way (generations, evaluations, captures, tokenizing)
 	closed bool
 }
 
@@ -191,18 +204,20 @@ func Load(pathOrName string, opts Options) (*Model, error) {
 				pathOrName, m.template, ChatTemplateNone)
 		}
 	}
-	m.slots = make(chan *slot, opts.Slots)
-	for range opts.Slots {
-		s, err := m.newSlot(m.opts.ContextSize, 1)
-		if err != nil {
-			m.Close()
-			return nil, fmt.Errorf("load model %q: %w", pathOrName, err)
-		}
-		m.all = append(m.all, s)
-		m.slots <- s
+	if m.opts.BatchSize <= m.opts.Slots {
+		llama.FreeModel(lm)
+		return nil, fmt.Errorf("load model %q: batch size %d must exceed the %d slots: every decode carries one token of each running generation and room for prompts", pathOrName, m.opts.BatchSize, m.opts.Slots)
+	}
+	if m.opts.Slots > maxSequences {
+		llama.FreeModel(lm)
+		return nil, fmt.Errorf("load model %q: %d slots: llama.cpp decodes at most %d sequences in one context", pathOrName, m.opts.Slots, maxSequences)
+	}
+	if m.sched, err = newScheduler(m); err != nil {
+		llama.FreeModel(lm)
+		return nil, fmt.Errorf("load model %q: %w", pathOrName, err)
 	}
 	slog.Debug("model loaded", "path", path, "layers", m.shape.Layers, "heads", m.shape.Heads,
-		"head_dim", m.shape.HeadDim, "slots", opts.Slots, "ctx", m.opts.ContextSize, "mmap", mmap)
+		"head_dim", m.shape.HeadDim, "slots", opts.Slots, "ctx", m.opts.ContextSize, "threads", opts.Threads, "mmap", mmap)
 	return m, nil
 }
 
@@ -227,7 +242,7 @@ func (m *Model) Shape() Shape { return m.shape }
 // Path is the GGUF file the model was loaded from.
 func (m *Model) Path() string { return m.path }
 
-// ContextSize is the per-slot context length in tokens.
+// ContextSize is the context length in tokens of each generation.
 func (m *Model) ContextSize() int { return m.opts.ContextSize }
 
 // ChatTemplate is the chat template in use: Options.ChatTemplate, else the
@@ -250,28 +265,8 @@ func (m *Model) Tokenize(text string) ([]int, error) {
 // generation that Close stopped.
 var ErrClosed = errors.New("model is closed")
 
-// acquire waits for a free slot, for ctx, or for Close.
-func (m *Model) acquire(ctx context.Context) (*slot, error) {
-	select {
-	case s := <-m.slots:
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		if m.closed {
-			m.slots <- s // Close frees it
-			return nil, ErrClosed
-		}
-		m.busy++
-		return s, nil
-	case <-m.closing.Done():
-		return nil, ErrClosed
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-// enter holds the model open for a call that uses its weights or
-// vocabulary without a slot (tokenizing); leave ends it. Close waits for
-// such calls as it waits for busy slots.
+// enter holds the model open for a call that uses its weights, its
+// vocabulary or its context; leave ends it. Close waits for such calls.
 func (m *Model) enter() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -289,13 +284,6 @@ func (m *Model) leave() {
 	m.mu.Unlock()
 }
 
-// release returns a slot; the channel has room for every slot, so this
-// never blocks, also after Close.
-func (m *Model) release(s *slot) {
-	m.slots <- s
-	m.leave()
-}
-
 // withClose returns ctx, also cancelled (with cause ErrClosed) when the
 // model is closed, so that Close ends running generations between tokens.
 func (m *Model) withClose(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -305,9 +293,9 @@ func (m *Model) withClose(ctx context.Context) (context.Context, context.CancelF
 }
 
 // Close stops the running generations (their callers get an error wrapping
-// ErrClosed) at their next token, waits for them and for other running
-// calls to return their slots, and frees the slots and the weights.
-// Calls waiting for a slot return ErrClosed at once.
+// ErrClosed) at their next token, makes calls waiting for a sequence
+// return ErrClosed, waits for every running call to return, and frees the
+// context and the weights.
 func (m *Model) Close() {
 	m.mu.Lock()
 	if m.closed {
@@ -320,29 +308,36 @@ func (m *Model) Close() {
 		m.idle.Wait()
 	}
 	m.mu.Unlock()
-	for range m.all {
-		s := <-m.slots
-		s.free()
-	}
+	m.sched.stop()
 	llama.FreeModel(m.model)
 }
 
-// slot is one llama.cpp context with its hook and threadpool.
-type slot struct {
+// maxSequences is llama.cpp's LLAMA_MAX_SEQ.
+const maxSequences = 256
+
+// lcontext is one llama.cpp context with its hook, threadpool and batch.
+// The model's scheduler owns one; CaptureTokens makes its own.
+type lcontext struct {
 	ctx    *llama.Context
 	hook   *hook
 	pool   *threadpool
 	batch  *llama.Batch
-	nCtx   int
-	nBatch int
+	nCtx   int // KV cells in all
+	nBatch int // the most tokens of one decode (n_ubatch)
 	nSeq   int
-	// layers whose shift is currently installed, to clear them cheaply
-	steered []int
-	// cache is what sequence 0's KV cells hold for the next prompt
-	cache promptCache
+	// layerUse counts, per layer, the shift tables that steer it.
+	layerUse []int
+	// steered lists, per shift table, the layers it steers.
+	steered [][]int
 }
 
-func (m *Model) newSlot(nCtx, nSeq int) (*slot, error) {
+// newContext makes a context of nCtx cells for nSeq sequences with tables
+// shift tables. Several sequences share one unified KV cache: llama.cpp
+// then splits a batch in order (split_simple), so callback column i is
+// batch entry i, which the per-column shift tables rely on; per-sequence
+// streams would regroup the batch by sequence (split_equal) and split a
+// mixed batch into several callback passes.
+func (m *Model) newContext(nCtx, nSeq, tables int) (*lcontext, error) {
 	o := m.opts
 	fa := ml.FlashAttentionAuto
 	switch o.FlashAttention {
@@ -351,13 +346,11 @@ func (m *Model) newSlot(nCtx, nSeq int) (*slot, error) {
 	case config.FlashAttentionOff:
 		fa = ml.FlashAttentionDisabled
 	}
-	h, err := newHook(m.shape.Layers, m.shape.Width(), o.BatchSize)
+	h, err := newHook(m.shape.Layers, m.shape.Width(), o.BatchSize, tables)
 	if err != nil {
 		return nil, err
 	}
 	params := llama.NewContextParams(nCtx, o.BatchSize, nSeq, o.Threads, fa, "")
-	// Several sequences in one decode must keep batch order in the callback's
-	// columns; a unified KV cache makes llama.cpp split batches in order.
 	setHook(&params, h, nSeq > 1)
 	if err := setKVType(&params, o.KVCacheType); err != nil {
 		freeHook(h)
@@ -368,45 +361,46 @@ func (m *Model) newSlot(nCtx, nSeq int) (*slot, error) {
 		freeHook(h)
 		return nil, fmt.Errorf("create context (n_ctx %d, batch %d, sequences %d): %w", nCtx, o.BatchSize, nSeq, err)
 	}
-	s := &slot{ctx: lctx, hook: h, nCtx: nCtx, nBatch: o.BatchSize, nSeq: nSeq}
+	c := &lcontext{ctx: lctx, hook: h, nCtx: nCtx, nBatch: o.BatchSize, nSeq: nSeq,
+		layerUse: make([]int, m.shape.Layers), steered: make([][]int, max(1, tables))}
 	if err := checkContextLayout(lctx, m.model, nCtx); err != nil {
-		s.free()
+		c.free()
 		return nil, err
 	}
 	// With every layer on a GPU the CPU pool would only spin.
 	if o.Poll > 0 && (o.GPULayers >= 0 && o.GPULayers <= m.shape.Layers) {
-		s.pool = attachThreadpool(lctx, o.Threads, min(o.Poll, 100))
+		c.pool = attachThreadpool(lctx, o.Threads, min(o.Poll, 100))
 	}
 	b, err := llama.NewBatch(o.BatchSize, nSeq, 0)
 	if err != nil {
-		s.free()
+		c.free()
 		return nil, err
 	}
-	s.batch = b
-	return s, nil
+	c.batch = b
+	return c, nil
 }
 
 // nonFinite counts the NaN and infinite logits of batch position i.
-func (s *slot) nonFinite(i int) int {
-	return logitsNonFinite(s.ctx, i)
+func (c *lcontext) nonFinite(i int) int {
+	return logitsNonFinite(c.ctx, i)
 }
 
-func (s *slot) free() {
-	if s.batch != nil {
-		s.batch.Free()
-		s.batch = nil
+func (c *lcontext) free() {
+	if c.batch != nil {
+		c.batch.Free()
+		c.batch = nil
 	}
-	if s.ctx != nil {
-		freeContext(s.ctx)
-		s.ctx = nil
+	if c.ctx != nil {
+		freeContext(c.ctx)
+		c.ctx = nil
 	}
 	// The pool must outlive the context that uses it.
-	if s.pool != nil {
-		freeThreadpool(s.pool)
-		s.pool = nil
+	if c.pool != nil {
+		freeThreadpool(c.pool)
+		c.pool = nil
 	}
-	if s.hook != nil {
-		freeHook(s.hook)
-		s.hook = nil
+	if c.hook != nil {
+		freeHook(c.hook)
+		c.hook = nil
 	}
 }

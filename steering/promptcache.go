@@ -8,11 +8,11 @@ import (
 	"github.com/asmr-search/generative-asmr/config"
 )
 
-// promptCache describes the KV cells that a slot's sequence 0 keeps from
-// its last generation: the cells of positions 0..len(tokens)-1 hold those
-// tokens, computed with the steering named by key. A later prompt reuses
-// the longest common prefix when its own prefix is computed with the same
-// steering, and decodes only the rest.
+// promptCache describes the KV cells that a sequence keeps from its last
+// generation: the cells of positions 0..len(tokens)-1 hold those tokens,
+// computed with the steering named by key. A later prompt admitted to the
+// sequence reuses the longest common prefix when its own prefix is
+// computed with the same steering, and decodes only the rest.
 type promptCache struct {
 	tokens []int
 	// key is "" for cells computed unsteered, else steerKey of the
@@ -52,40 +52,63 @@ func steerKey(iv Intervention) string {
 	return string(h.Sum(nil))
 }
 
-// reuse prepares sequence 0 for tokens prefilled with st and returns the
-// number of leading tokens whose cells are kept (0 with the cache off or
-// nothing in common). At least the last token is always decoded again, for
-// its logits. The cache is emptied until the caller's prefill succeeds and
-// calls keep.
-func (s *slot) reuse(on bool, tokens []int, st *Steer) int {
-	c := s.cache
-	s.cache = promptCache{}
-	n := 0
-	if on && c.key == prefixKey(st) {
-		for n < len(c.tokens) && n < len(tokens)-1 && c.tokens[n] == tokens[n] {
-			n++
-		}
+// reusable is how many leading tokens of tokens, prefilled with st, the
+// cells c describes can supply: the common prefix when the steering
+// matches, never the last token, which is decoded again for its logits.
+func (c promptCache) reusable(tokens []int, st *Steer) int {
+	if c.key != prefixKey(st) {
+		return 0
 	}
-	if n == 0 || !s.ctx.KvCacheSeqRm(0, n, -1) {
-		s.ctx.KvCacheClear()
+	n := 0
+	for n < len(c.tokens) && n < len(tokens)-1 && c.tokens[n] == tokens[n] {
+		n++
+	}
+	return n
+}
+
+// reuse prepares sequence id for tokens prefilled with st and returns the
+// number of leading tokens whose cells are kept (0 with the cache off or
+// nothing in common). The cache is emptied until the prefill is done and
+// keep is called.
+//
+// A model with sliding-window attention keeps only the window's last
+// cells of a sequence in its SWA cache (llama.cpp reuses the older
+// ones), so a prefix is reused only when the cells its next token attends
+// to are still there, as llama.cpp's server checks.
+func (s *scheduler) reuse(id int, tokens []int, st *Steer) int {
+	c := s.caches[id]
+	s.caches[id] = promptCache{}
+	n := 0
+	if s.m.opts.PromptCache {
+		n = c.reusable(tokens, st)
+	}
+	if n > 0 && s.nSwa > 0 && seqPosMin(s.c.ctx, id) > max(0, n-s.nSwa) {
+		n = 0
+	}
+	if n == 0 || !s.c.ctx.KvCacheSeqRm(id, n, -1) {
+		s.forget(id)
 		return 0
 	}
 	return n
 }
 
-// keep records the prompt just prefilled with st: all of it when its last
-// token was computed like the rest, else all but the last token.
-func (s *slot) keep(tokens []int, st *Steer) {
+// keep records the prompt just prefilled on sequence id with st: all of
+// it when its last token was computed like the rest, else all but the
+// last token.
+func (s *scheduler) keep(id int, tokens []int, st *Steer) {
+	if !s.m.opts.PromptCache {
+		return
+	}
 	key := prefixKey(st)
 	n := len(tokens)
 	if st.active() && key == "" {
 		n-- // the generation scope steered the last prompt token only
 	}
-	s.cache = promptCache{tokens: append(s.cache.tokens[:0:0], tokens[:n]...), key: key}
+	s.caches[id] = promptCache{tokens: append([]int(nil), tokens[:n]...), key: key}
 }
 
-// clearKV empties the slot's KV cache and forgets the prompt it held.
-func (s *slot) clearKV() {
-	s.cache = promptCache{}
-	s.ctx.KvCacheClear()
+// forget empties sequence id's cells and the record of what they held.
+func (s *scheduler) forget(id int) {
+	s.caches[id] = promptCache{}
+	s.c.ctx.KvCacheSeqRm(id, -1, -1)
 }

@@ -121,3 +121,61 @@ func TestPromptCacheReusesOnlyMatchingCells(t *testing.T) {
 		t.Errorf("after a cancelled generation: reused %d of %d tokens (want all but the last), answer %q, uncached %q", r.CachedTokens, r.PromptTokens, r.Text, want.Text)
 	}
 }
+
+// With several sequences, a request is admitted to the free sequence whose
+// cells hold its prompt's beginning, so two conversations that alternate
+// keep each its own cached prefix; a prompt that shares nothing takes a
+// sequence holding nothing rather than evict a cached one.
+func TestPromptCacheFindsItsSequence(t *testing.T) {
+	spec := tinySpec(testmodel.F32)
+	w := testmodel.Random(spec)
+	noEOS(spec, w)
+	path := writeModel(t, spec, w)
+	o := Options{KVCacheType: config.KVCacheF32, FlashAttention: config.FlashAttentionOff, Slots: 3}
+	cold := load(t, path, o)
+	o.PromptCache = true
+	warm := load(t, path, o)
+	ctx := context.Background()
+	const one = "Passages: the telephone was patented in 1876 by Bell. Question: "
+	const two = "Passagen: Das Telefon wurde 1876 von Bell patentiert. Frage: "
+	steps := []struct {
+		prompt string
+		reuse  string // the earlier prompt whose common prefix is reused, "" = none
+	}{
+		{one + "who?", ""},
+		{two + "wer?", ""},
+		{"x", ""}, // takes the third, empty sequence
+		{one + "when?", one + "who?"},
+		{two + "wann?", two + "wer?"},
+		{one + "where?", one + "when?"},
+		{two + "wo?", two + "wann?"},
+	}
+	for _, st := range steps {
+		p := Params{Raw: true, MaxTokens: 5}
+		got, err := warm.Generate(ctx, st.prompt, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := cold.Generate(ctx, st.prompt, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantReused := 0
+		if st.reuse != "" {
+			a, _ := warm.Tokenize(st.reuse)
+			b, _ := warm.Tokenize(st.prompt)
+			for wantReused < len(a) && wantReused < len(b)-1 && a[wantReused] == b[wantReused] {
+				wantReused++
+			}
+			if wantReused < 20 {
+				t.Fatalf("%q and %q share only %d tokens", st.reuse, st.prompt, wantReused)
+			}
+		}
+		if got.CachedTokens != wantReused {
+			t.Errorf("%q: reused %d tokens, want %d (the prefix of %q)", st.prompt, got.CachedTokens, wantReused, st.reuse)
+		}
+		if got.Text != want.Text {
+			t.Errorf("%q: cached answer %q, uncached %q", st.prompt, got.Text, want.Text)
+		}
+	}
+}

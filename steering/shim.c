@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-asmr_hook *asmr_hook_new(int32_t n_layer, int32_t width, int32_t max_cols) {
+asmr_hook *asmr_hook_new(int32_t n_layer, int32_t width, int32_t max_cols, int32_t n_table) {
     asmr_hook *h = calloc(1, sizeof(asmr_hook));
     if (h == NULL) {
         return NULL;
@@ -13,16 +13,18 @@ asmr_hook *asmr_hook_new(int32_t n_layer, int32_t width, int32_t max_cols) {
     h->n_layer = n_layer;
     h->width = width;
     h->max_cols = max_cols;
+    h->n_table = n_table;
     h->ask = calloc((size_t)n_layer, sizeof(uint8_t));
-    h->shift = calloc((size_t)n_layer, sizeof(float *));
+    h->shift = calloc((size_t)n_table * (size_t)n_layer, sizeof(float *));
     h->capture = calloc((size_t)n_layer, sizeof(float *));
-    h->steer_col = calloc((size_t)max_cols, sizeof(uint8_t));
+    h->col_table = malloc((size_t)max_cols * sizeof(int32_t));
     h->capture_col = calloc((size_t)max_cols, sizeof(int32_t));
     h->scratch = calloc((size_t)max_cols * (size_t)width, sizeof(float));
-    if (!h->ask || !h->shift || !h->capture || !h->steer_col || !h->capture_col || !h->scratch) {
+    if (n_table < 1 || !h->ask || !h->shift || !h->capture || !h->col_table || !h->capture_col || !h->scratch) {
         asmr_hook_free(h);
         return NULL;
     }
+    for (int32_t c = 0; c < max_cols; c++) h->col_table[c] = -1;
     return h;
 }
 
@@ -31,7 +33,7 @@ void asmr_hook_free(asmr_hook *h) {
         return;
     }
     if (h->shift) {
-        for (int32_t l = 0; l < h->n_layer; l++) free(h->shift[l]);
+        for (int32_t i = 0; i < h->n_table * h->n_layer; i++) free(h->shift[i]);
     }
     if (h->capture) {
         for (int32_t l = 0; l < h->n_layer; l++) free(h->capture[l]);
@@ -39,7 +41,7 @@ void asmr_hook_free(asmr_hook *h) {
     free(h->ask);
     free(h->shift);
     free(h->capture);
-    free(h->steer_col);
+    free(h->col_table);
     free(h->capture_col);
     free(h->scratch);
     free(h);
@@ -99,15 +101,17 @@ bool asmr_cb_eval(struct ggml_tensor *t, bool ask, void *user_data) {
         row_stride = (size_t)h->width * sizeof(float);
     }
 
-    const float *shift = h->shift[l];
+    // Each column gets the shift of its own sequence's table, if any: a
+    // batch mixes sequences steered differently, and unsteered ones.
     bool changed = false;
-    if (shift != NULL) {
-        for (int64_t c = 0; c < n_tok; c++) {
-            if (!h->steer_col[c]) continue;
-            float *row = (float *)(base + (size_t)c * row_stride);
-            for (int32_t j = 0; j < h->width; j++) row[j] += shift[j];
-            changed = true;
-        }
+    for (int64_t c = 0; c < n_tok; c++) {
+        const int32_t tab = h->col_table[c];
+        if (tab < 0 || tab >= h->n_table) continue;
+        const float *shift = h->shift[(size_t)tab * (size_t)h->n_layer + (size_t)l];
+        if (shift == NULL) continue;
+        float *row = (float *)(base + (size_t)c * row_stride);
+        for (int32_t j = 0; j < h->width; j++) row[j] += shift[j];
+        changed = true;
     }
 
     float *dst = h->capture[l];
@@ -178,4 +182,8 @@ int32_t asmr_logits_nonfinite(struct llama_context *ctx, int32_t i) {
         }
     }
     return bad;
+}
+
+int32_t asmr_seq_pos_min(struct llama_context *ctx, int32_t seq) {
+    return llama_memory_seq_pos_min(llama_get_memory(ctx), seq);
 }

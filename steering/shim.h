@@ -22,14 +22,16 @@ typedef struct asmr_hook {
     int32_t n_layer;
     int32_t width;      // rows of kqv_out: n_head * d_h
     int32_t max_cols;   // n_ubatch: the most columns one callback pass can see
+    int32_t n_table;    // shift tables: one per sequence of the context
 
     // Per layer, filled by Go.
     uint8_t *ask;       // [n_layer]: 1 = ask the scheduler for kqv_out-<l>
-    float **shift;      // [n_layer]: NULL or [width], added to every steered column
+    float **shift;      // [n_table * n_layer]: table t's row of layer l at
+                        // t*n_layer + l, NULL or [width]
     float **capture;    // [n_layer]: NULL or [max_cols * width], filled for capture_col
 
     // Per decode, filled by Go.
-    uint8_t *steer_col;   // [max_cols]: 1 = add the layer's shift to this column
+    int32_t *col_table;   // [max_cols]: the shift table added to this column, or -1
     int32_t *capture_col; // [max_cols]: columns copied into capture[l], in order
     int32_t n_capture;
 
@@ -45,7 +47,7 @@ typedef struct asmr_hook {
     bool force_staging;
 } asmr_hook;
 
-asmr_hook *asmr_hook_new(int32_t n_layer, int32_t width, int32_t max_cols);
+asmr_hook *asmr_hook_new(int32_t n_layer, int32_t width, int32_t max_cols, int32_t n_table);
 void asmr_hook_free(asmr_hook *h);
 
 // asmr_cb_eval is a ggml_backend_sched_eval_callback.
@@ -70,5 +72,9 @@ bool asmr_to_float(int type, const void *src, float *dst, int64_t n);
 // asmr_logits_nonfinite counts the NaN and infinite values among the logits
 // of batch position i (llama_get_logits_ith); -1 when there are none there.
 int32_t asmr_logits_nonfinite(struct llama_context *ctx, int32_t i);
+
+// asmr_seq_pos_min is the smallest position of sequence seq in ctx's memory
+// (the sliding-window cache's, for a model with one), -1 when it has none.
+int32_t asmr_seq_pos_min(struct llama_context *ctx, int32_t seq);
 
 #endif
