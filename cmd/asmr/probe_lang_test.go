@@ -79,6 +79,25 @@ func TestProbeLanguageAttributesAndMerge(t *testing.T) {
 	if show := capture(t, runProfile, "show", base); !strings.Contains(show, "languages:   de th zh") {
 		t.Errorf("profile show:\n%s", show)
 	}
+	deBefore := attributeBlock(t, base, "LANG.de")
+
+	// Probed again (another seed), the languages replace the old ones with
+	// merge -replace; without it, merging them twice is an error.
+	capture(t, runProbe, "-model", model, "-o", langs, "-attributes", "LANG", "-lang-languages", "de,th",
+		"-lang-per-language", "12", "-ctx", "1024", "-top-k", "4", "-seed", "2", "-quiet")
+	if err := runProfile(t.Context(), []string{"merge", "-o", base, base, langs}); err == nil || !strings.Contains(err.Error(), `attribute "LANG.de" is defined by both`) {
+		t.Fatalf("merge without -replace: %v", err)
+	}
+	out = capture(t, runProfile, "merge", "-replace", "-o", base, base, langs)
+	if !strings.Contains(out, "with attributes CL LANG.de LANG.th LANG.zh") {
+		t.Errorf("merge -replace: %s", out)
+	}
+	if after := attributeBlock(t, base, "CL"); after != clBefore {
+		t.Error("merge -replace changed CL")
+	}
+	if attributeBlock(t, base, "LANG.de") == deBefore || attributeBlock(t, base, "LANG.zh") == "" {
+		t.Error("merge -replace kept the old LANG.de or lost LANG.zh")
+	}
 
 	out = capture(t, runBake, "-model", model, "-profile", base, "-alpha-cl", "4", "-direction", "language", "-language", "ru", "-o", filepath.Join(dir, "baked.gguf"))
 	if !strings.Contains(out, "warning: profile "+base+": direction language: the profile has no LANG.ru") {

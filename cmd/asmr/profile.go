@@ -4,7 +4,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/asmr-search/generative-asmr/profile"
 )
@@ -16,7 +19,8 @@ const profileUsage = `usage: asmr profile show p.yaml
 Show or merge steering profiles.
 
   show   print a profile's model, attributes and best heads
-  merge  combine profiles of one model (e.g. AC and CL probed apart) into one
+  merge  combine profiles of one model (e.g. AC and CL probed apart, or the
+         language attributes LANG.* added to a profile) into one
 
 Run 'asmr profile show -h' or 'asmr profile merge -h' for their flags.
 `
@@ -48,6 +52,7 @@ func runProfile(ctx context.Context, args []string) error {
 	case "merge":
 		fs := newFlags("profile", "merge -o out.yaml a.yaml b.yaml ...")
 		out := fs.String("o", "", "merged profile to write (required)")
+		replace := fs.Bool("replace", false, "an attribute of a later profile replaces the same attribute of earlier ones (e.g. LANG.* probed again), instead of being an error")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -62,6 +67,9 @@ func runProfile(ctx context.Context, args []string) error {
 			}
 			ps = append(ps, p)
 		}
+		if *replace {
+			ps = dropReplaced(ps)
+		}
 		merged, err := profile.Merge(ps...)
 		if err != nil {
 			return err
@@ -69,12 +77,35 @@ func runProfile(ctx context.Context, args []string) error {
 		if err := merged.Save(*out); err != nil {
 			return err
 		}
-		fmt.Printf("wrote %s with attributes", *out)
-		for a := range merged.Attributes {
-			fmt.Printf(" %s", a)
-		}
-		fmt.Println()
+		fmt.Printf("wrote %s with attributes %s\n", *out, strings.Join(slices.Sorted(maps.Keys(merged.Attributes)), " "))
 		return nil
 	}
 	return fmt.Errorf("profile %q: want show or merge (see asmr profile -h)", args[0])
+}
+
+// dropReplaced removes from each profile the attributes that a later one
+// defines, so that merging keeps the last definition (merge -replace). A
+// profile left without attributes is dropped.
+func dropReplaced(ps []*profile.Profile) []*profile.Profile {
+	later := map[string]bool{}
+	keep := make([]bool, len(ps))
+	for i := len(ps) - 1; i >= 0; i-- {
+		p := ps[i]
+		for name := range p.Attributes {
+			if later[name] {
+				delete(p.Attributes, name)
+			}
+		}
+		for name := range p.Attributes {
+			later[name] = true
+		}
+		keep[i] = len(p.Attributes) > 0
+	}
+	var out []*profile.Profile
+	for i, p := range ps {
+		if keep[i] {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -102,8 +102,10 @@ func Run(ctx context.Context, cfg Config) error {
 	if reportDir == "" {
 		reportDir = filepath.Dir(cfg.Out)
 	}
-	if err := os.MkdirAll(reportDir, 0o755); err != nil {
-		return err
+	for _, dir := range []string{reportDir, filepath.Dir(cfg.Out)} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
 	}
 	base := strings.TrimSuffix(filepath.Base(cfg.Out), filepath.Ext(cfg.Out))
 	opts := probes.ProbeOptions{TopK: cfg.TopK, Train: probes.TrainOptions{Seed: cfg.Seed, L2: cfg.L2}, Progress: cfg.Progress}
