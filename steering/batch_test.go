@@ -258,3 +258,70 @@ func TestEvaluateInBatch(t *testing.T) {
 		t.Fatalf("evaluation beside a generation: %d positions, max diff %g", len(got), d)
 	}
 }
+
+// A long generation does not hold up a short one: while both run, every
+// step gives each a token, and the short one's prompt goes in between in
+// chunks of PrefillChunk. A sequence cancelled during a step has no KV
+// cells left by the next step, and returns what it had said.
+func TestBatchFairnessAndCancellation(t *testing.T) {
+	spec := tinySpec(testmodel.F32)
+	spec.ContextLength = 4096
+	w := testmodel.Random(spec)
+	noEOS(spec, w)
+	m := load(t, writeModel(t, spec, w), Options{Slots: 2, ContextSize: 4096, BatchSize: 64, PrefillChunk: 4, KVCacheType: config.KVCacheF32})
+
+	// OnToken runs on the decode goroutine, between decodes: these are
+	// written and read there, and read here after the calls return.
+	var aTokens, a1, a3, aCells, bCells int
+	ctxA, cancelA := context.WithCancel(context.Background())
+	defer cancelA()
+	started := make(chan struct{})
+	type outcome struct {
+		r   *Result
+		err error
+	}
+	aDone := make(chan outcome, 1)
+	go func() {
+		r, err := m.Generate(ctxA, "abc", Params{Raw: true, MaxTokens: -1, OnToken: func(n int) {
+			aTokens = n
+			if n == 1 {
+				close(started)
+			}
+		}})
+		aDone <- outcome{r, err}
+	}()
+	<-started
+	before := m.sched.stats.maxChunk
+	b, err := m.Generate(context.Background(), testPrompt, Params{Raw: true, MaxTokens: 6, OnToken: func(n int) {
+		switch n {
+		case 1:
+			a1 = aTokens
+		case 3:
+			a3 = aTokens
+			cancelA()
+		case 4:
+			aCells, bCells = seqPosMin(m.sched.c.ctx, 0), seqPosMin(m.sched.c.ctx, 1)
+		}
+	}})
+	if err != nil || b.CompletionTokens != 6 {
+		t.Fatalf("short generation: %+v, %v", b, err)
+	}
+	a := <-aDone
+	t.Logf("the long generation had made %d tokens when the short one made its first", a1)
+	if a3-a1 != 2 {
+		t.Errorf("while the short generation made tokens 1 to 3, the long one made %d, want 2: each running sequence gets a token every step", a3-a1)
+	}
+	if got := m.sched.stats.maxChunk; got > 4 || before > 4 {
+		t.Errorf("a step beside a generating sequence carried %d prompt tokens, more than the chunk of 4", got)
+	}
+	if aCells != -1 || bCells != 0 {
+		t.Errorf("one step after the long generation was cancelled: its sequence holds cells from position %d (want none), the short one's from %d (want 0)", aCells, bCells)
+	}
+	if !errors.Is(a.err, context.Canceled) || a.r == nil || a.r.StopReason != StopCancelled || a.r.CompletionTokens != a3 {
+		t.Fatalf("cancelled long generation: %+v, %v; want cancelled after %d tokens", a.r, a.err, a3)
+	}
+	alone, err := m.Generate(context.Background(), "abc", Params{Raw: true, MaxTokens: a3})
+	if err != nil || alone.Text != a.r.Text {
+		t.Fatalf("the cancelled generation said %q, alone %q (%v)", a.r.Text, alone.Text, err)
+	}
+}

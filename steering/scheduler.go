@@ -68,6 +68,9 @@ type batchStats struct {
 	// multi steps carried tokens of more than one sequence.
 	mixed, multi int
 	maxSeqs      int // the most sequences in one step
+	// maxChunk is the most prompt tokens of a step that also carried
+	// generated tokens.
+	maxChunk int
 }
 
 // job is one Generate or Evaluate call.
@@ -317,6 +320,9 @@ func (s *scheduler) step() {
 	s.stats.mixed += boolInt(len(dec) > 0 && len(in) > len(dec))
 	s.stats.multi += boolInt(len(in) > 1)
 	s.stats.maxSeqs = max(s.stats.maxSeqs, len(in))
+	if len(dec) > 0 {
+		s.stats.maxChunk = max(s.stats.maxChunk, c.batch.NumTokens()-len(dec))
+	}
 	c.setColumns(s.cols)
 	if err := c.decode(); err != nil {
 		for _, q := range in {
