@@ -66,13 +66,9 @@ func Run(ctx context.Context, cfg Config) (string, error) {
 	if err := os.MkdirAll(cfg.Work, 0o755); err != nil {
 		return "", err
 	}
-	spec := cfg.Spec
-	modelPath := filepath.Join(cfg.Work, fmt.Sprintf("%s-%dL-%dH-%dkv-%dd-%s-seed%d.gguf", spec.Name, spec.Layers, spec.Heads, spec.KVHeads, spec.HeadDim, spec.Type, spec.Seed))
-	if _, err := os.Stat(modelPath); err != nil {
-		fmt.Fprintf(cfg.Log, "writing %s ...\n", modelPath)
-		if err := testmodel.Write(modelPath, spec, nil); err != nil {
-			return "", fmt.Errorf("write the bench model: %w", err)
-		}
+	modelPath, err := ModelFile(cfg.Work, cfg.Spec, cfg.Log)
+	if err != nil {
+		return "", err
 	}
 	// Prefill is measured on whole prompts: every run's prompt differs
 	// from its first token on, and no cell of a previous run is reused.
@@ -129,6 +125,25 @@ func Run(ctx context.Context, cfg Config) (string, error) {
 		return "", err
 	}
 	return report(setups, cfg, modelPath), nil
+}
+
+// ModelFile writes the synthetic model of spec into work, once, and
+// returns its path; log (nil: none) says when it writes.
+func ModelFile(work string, spec testmodel.Spec, log io.Writer) (string, error) {
+	if log == nil {
+		log = io.Discard
+	}
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return "", err
+	}
+	path := filepath.Join(work, fmt.Sprintf("%s-%dL-%dH-%dkv-%dd-%s-seed%d.gguf", spec.Name, spec.Layers, spec.Heads, spec.KVHeads, spec.HeadDim, spec.Type, spec.Seed))
+	if _, err := os.Stat(path); err != nil {
+		fmt.Fprintf(log, "writing %s ...\n", path)
+		if err := testmodel.Write(path, spec, nil); err != nil {
+			return "", fmt.Errorf("write the bench model: %w", err)
+		}
+	}
+	return path, nil
 }
 
 func runOurs(ctx context.Context, m *steering.Model, s *setup, prompt string, gen int) (sample, error) {

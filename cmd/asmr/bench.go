@@ -2,17 +2,23 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 
 	"github.com/asmr-search/generative-asmr/bench/reader"
 )
 
 // runBench measures our reader unsteered and steered, and `ollama serve`
 // built from the pinned module, on one synthetic GGUF with the same threads
-// and context (bench/reader), and writes the report to -out.
+// and context (bench/reader), and writes the report to -out. With
+// -concurrency it measures serving throughput instead: generated tokens
+// per second with that many requests at a time (bench/reader.Concurrent),
+// on -model or the synthetic GGUF.
 func runBench(ctx context.Context, args []string) error {
 	fs := newFlags("bench", "[-ollama bin/ollama] [flags]")
 	var sf specFlags
@@ -25,8 +31,23 @@ func runBench(ctx context.Context, args []string) error {
 	rounds := fs.Int("rounds", 5, "interleaved rounds")
 	promptTokens := fs.Int("prompt-tokens", 128, "prompt length in tokens (bytes: the model's vocabulary is byte-level)")
 	genTokens := fs.Int("gen-tokens", 32, "tokens to generate per run")
+	concurrency := fs.String("concurrency", "", "comma-separated levels, e.g. 1,4,10: measure throughput with that many slots and concurrent requests each instead (threads: -threads in all, 0 = steering's default)")
+	model := fs.String("model", "", "with -concurrency: a GGUF file to measure (empty = the synthetic model of the shape flags)")
+	requests := fs.Int("requests", 2, "with -concurrency: requests per concurrent client, back to back")
+	promptWords := fs.Int("prompt-words", 100, "with -concurrency: words per prompt")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *concurrency != "" {
+		// The report goes to -out only when it is given: the default is
+		// the reader benchmark's report.
+		outSet := ""
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "out" {
+				outSet = *out
+			}
+		})
+		return benchConcurrent(ctx, sf, rf, *concurrency, *model, *work, outSet, *requests, *promptWords, *genTokens)
 	}
 	if rf.threads == 0 {
 		rf.threads = runtime.NumCPU()
@@ -52,4 +73,48 @@ func runBench(ctx context.Context, args []string) error {
 		return err
 	}
 	return os.WriteFile(*out, []byte(report), 0o644)
+}
+
+// benchConcurrent is runBench with -concurrency.
+func benchConcurrent(ctx context.Context, sf specFlags, rf readerFlags, levels, model, work, out string, requests, promptWords, genTokens int) error {
+	var cs []int
+	for _, f := range strings.Split(levels, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return fmt.Errorf("-concurrency %q: want levels of 1 or more, comma-separated", levels)
+		}
+		cs = append(cs, n)
+	}
+	if requests < 1 || promptWords < 1 || genTokens < 1 {
+		return fmt.Errorf("-requests %d, -prompt-words %d, -gen-tokens %d: want 1 or more each", requests, promptWords, genTokens)
+	}
+	opts, err := rf.options()
+	if err != nil {
+		return err
+	}
+	if model == "" {
+		spec, err := sf.spec()
+		if err != nil {
+			return err
+		}
+		if model, err = reader.ModelFile(work, spec, os.Stdout); err != nil {
+			return err
+		}
+	}
+	cfg := reader.ConcurrentConfig{Model: model, Options: opts, Concurrency: cs, Requests: requests,
+		PromptWords: promptWords, GenTokens: genTokens, Log: os.Stdout}
+	ts, err := reader.Concurrent(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	report := reader.ConcurrentReport(cfg, ts)
+	fmt.Println()
+	fmt.Print(report)
+	if out == "" {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(out, []byte(report), 0o644)
 }
