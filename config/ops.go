@@ -85,17 +85,20 @@ type ModelConfig struct {
 	// Ollama is a model name in the local Ollama store ($OLLAMA_MODELS,
 	// default ~/.ollama/models), such as "llama3.2:1b".
 	Ollama string `yaml:"ollama"`
-	// Threads for decoding; 0 = every CPU.
+	// Threads for decoding: the one threadpool that decodes all of the
+	// model's running generations together; 0 = every CPU.
 	Threads int `yaml:"threads"`
-	// ContextSize is the context of each slot in tokens; 0 = 4096 (capped at
-	// the model's training context). Prompt and answer must fit in it.
+	// ContextSize is the context of each generation in tokens; 0 = 4096
+	// (capped at the model's training context). Prompt and answer must fit
+	// in it; the model's KV cache holds slots × contextSize tokens.
 	ContextSize int `yaml:"contextSize"`
 	// BatchSize is the most prompt tokens per decode; 0 = 512.
 	BatchSize int `yaml:"batchSize"`
 	// GPULayers offloads layers to a GPU backend; 0 = CPU, -1 = all.
 	GPULayers int `yaml:"gpuLayers"`
-	// Slots is how many generations run at once, each with its own context
-	// (memory grows with it); 0 = 1.
+	// Slots is how many generations run at once, decoded together as the
+	// sequences of one context (continuous batching; memory grows with
+	// it); 0 = 1.
 	Slots int `yaml:"slots"`
 	// Mmap maps the weights instead of reading them; unset = off on CPU
 	// (faster decoding), on with GPU layers.
@@ -120,9 +123,10 @@ type ModelConfig struct {
 	// (default true), so that the first query does not wait for it and a
 	// broken file shows in the log at once. false loads it on first use.
 	Preload *bool `yaml:"preload"`
-	// PromptCache keeps each slot's last prompt in its KV cache so that a
-	// prompt sharing its beginning (the same instruction and passages)
-	// decodes only the rest, as llama.cpp's server and ollama do (default
+	// PromptCache keeps each slot's last prompt in its KV cells so that a
+	// prompt sharing its beginning (the same instruction and passages),
+	// given the slot whose cells serve the longest beginning, decodes only
+	// the rest, as llama.cpp's server and ollama do (default
 	// true). Reused cells were computed with the same steering; greedy
 	// answers can still differ from an uncached run in rare near-ties,
 	// because the prefix was decoded in other batches. false decodes every
