@@ -325,3 +325,62 @@ func TestBatchFairnessAndCancellation(t *testing.T) {
 		t.Fatalf("the cancelled generation said %q, alone %q (%v)", a.r.Text, alone.Text, err)
 	}
 }
+
+// Steering that makes one sequence's logits non-finite is that request's
+// error. With flash attention (the default, auto, on the CPU) the
+// sequences decoded beside it say what they say alone. Without it
+// llama.cpp's attention multiplies the masked cells of other sequences by
+// zero, and NaN × 0 is NaN: they fail too, loudly, with the same error,
+// never with another answer. Either way the requests after it, which land
+// in the cells it wrote, say what they say alone: the scheduler admits
+// nothing more until the running sequences end and clears the cache.
+func TestNonFiniteSequenceIsolated(t *testing.T) {
+	for _, fm := range flashModes {
+		t.Run(fm.name, func(t *testing.T) {
+			spec := tinySpec(testmodel.F32)
+			w := testmodel.Random(spec)
+			noEOS(spec, w)
+			for l := range w.Layers {
+				for i := range w.Layers[l].Wo {
+					w.Layers[l].Wo[i] *= 1e28
+				}
+			}
+			m := load(t, writeModel(t, spec, w), Options{Slots: 3, BatchSize: 16, PrefillChunk: 5, FlashAttention: fm.fa, KVCacheType: config.KVCacheF32})
+			iv := randomIntervention(m.Shape(), allHeads(m.Shape()), 1e12, 4)
+			// The overflowing request comes first: its long prompt's cells
+			// are the first ones, and the short requests after it overwrite
+			// only some of them.
+			reqs := []batchRequest{
+				{name: "steered to overflow", prompt: testPrompt, steer: &Steer{Intervention: iv, Scope: config.TokenScopeAll}, max: 20},
+				{name: "unsteered", prompt: "Guten Tag", max: 20},
+				{name: "unsteered, short", prompt: "xyz", max: 30},
+			}
+			alone := []outcome{{}, generateOne(m, reqs[1]), generateOne(m, reqs[2])}
+			for _, i := range []int{1, 2} {
+				if alone[i].err != nil {
+					t.Fatalf("%s alone: %v", reqs[i].name, alone[i].err)
+				}
+			}
+			got := runTogether(t, m, reqs)
+			if !errors.Is(got[0].err, ErrNonFiniteLogits) {
+				t.Fatalf("steered to overflow: %v, want ErrNonFiniteLogits", got[0])
+			}
+			for _, i := range []int{1, 2} {
+				same := got[i].String() == alone[i].String()
+				failed := errors.Is(got[i].err, ErrNonFiniteLogits)
+				if fm.fa == config.FlashAttentionOn && !same || !same && !failed {
+					t.Errorf("%s beside it: %v, alone %v", reqs[i].name, got[i], alone[i])
+				}
+				if failed {
+					t.Logf("%s beside it: %v", reqs[i].name, got[i].err)
+				}
+			}
+			// Later requests land in the cells the overflowing one wrote.
+			for _, i := range []int{1, 2, 1} {
+				if again := generateOne(m, reqs[i]); again.String() != alone[i].String() {
+					t.Errorf("%s after it: %v, alone %v", reqs[i].name, again, alone[i])
+				}
+			}
+		})
+	}
+}

@@ -58,7 +58,14 @@ type scheduler struct {
 	clock  uint64
 	turn   int     // rotates which prefilling sequence is served first
 	cols   []int32 // shift table of each column of the batch being built
-	stats  batchStats
+	width  int     // sequences in the step being handled
+	// dirty: a sequence's logits were not finite, so KV cells (its own,
+	// freed but not cleared) may hold NaN or infinite values. Attention
+	// without flash attention multiplies the other sequences' masked cells
+	// by zero, and NaN × 0 is NaN: nothing is admitted until the running
+	// sequences end and the cache is cleared.
+	dirty bool
+	stats batchStats
 }
 
 // batchStats counts what the steps decoded, for tests.
@@ -188,6 +195,15 @@ func (s *scheduler) admit() {
 		}
 	}
 	var start []*job
+	if s.dirty {
+		if free == len(s.seqs) {
+			s.c.ctx.KvCacheClear() // zeroes the cells' data too
+			clear(s.caches)
+			s.dirty = false
+		} else {
+			free = 0
+		}
+	}
 	s.mu.Lock()
 	if s.held {
 		free = 0
@@ -316,6 +332,7 @@ func (s *scheduler) step() {
 	if len(in) == 0 {
 		return
 	}
+	s.width = len(in)
 	s.stats.steps++
 	s.stats.mixed += boolInt(len(dec) > 0 && len(in) > len(dec))
 	s.stats.multi += boolInt(len(in) > 1)
@@ -345,6 +362,9 @@ func (s *scheduler) step() {
 		case q.j.evaluate:
 			for i := q.from; i < q.from+q.n; i++ {
 				q.j.logits = append(q.j.logits, c.ctx.GetLogitsIth(i))
+				if c.nonFinite(i) > 0 {
+					s.dirty = true // returned as they are, but see dirty
+				}
 			}
 			if q.next == len(q.j.tokens) {
 				s.finish(q, nil, nil)
@@ -410,8 +430,14 @@ func (s *scheduler) sample(q *sequence) {
 		j.p.logits(s.c.ctx.GetLogitsIth(q.out))
 	}
 	if bad := s.c.nonFinite(q.out); bad > 0 {
-		s.finish(q, nil, fmt.Errorf("%w: %d of %d logits are NaN or infinite after %d generated tokens (%d heads steered)",
-			ErrNonFiniteLogits, bad, s.m.shape.Vocab, res.CompletionTokens, res.SteeredHeads))
+		beside := ""
+		if s.width > 1 || s.dirty {
+			beside = "; decoded beside other requests: without flash attention, non-finite values in one request's KV cells make the others' logits non-finite too"
+		}
+		s.dirty = true
+		s.forget(q.id)
+		s.finish(q, nil, fmt.Errorf("%w: %d of %d logits are NaN or infinite after %d generated tokens (%d heads steered%s)",
+			ErrNonFiniteLogits, bad, s.m.shape.Vocab, res.CompletionTokens, res.SteeredHeads, beside))
 		return
 	}
 	tok := j.sampler.Sample(s.c.ctx, q.out)
