@@ -71,10 +71,12 @@ func (c promptCache) reusable(tokens []int, st *Steer) int {
 // nothing in common). The cache is emptied until the prefill is done and
 // keep is called.
 //
-// A model with sliding-window attention keeps only the window's last
-// cells of a sequence in its SWA cache (llama.cpp reuses the older
-// ones), so a prefix is reused only when the cells its next token attends
-// to are still there, as llama.cpp's server checks.
+// A model with sliding-window attention may keep only the window's last
+// cells of a sequence in its SWA cache (llama.cpp reuses the older ones
+// when the SWA cache is smaller than the context), so a prefix is reused
+// only when the cells its next token attends to are still there, as
+// llama.cpp's server checks. With the binding's parameters (swa_full,
+// llama.cpp's default) the SWA cache is full-size and this never refuses.
 func (s *scheduler) reuse(id int, tokens []int, st *Steer) int {
 	c := s.caches[id]
 	s.caches[id] = promptCache{}

@@ -37,6 +37,18 @@ import (
 // decodes. A sequence whose context ends is removed before the next step,
 // and its KV cells freed (all of them, or all but its prompt's when the
 // prompt cache keeps them).
+//
+// The KV cache is unified (one pool of cells for every sequence, masked
+// per sequence) because that is what keeps a batch in order in the
+// callback's columns (see newContext). Its costs: every token's attention
+// runs over the used cells of all sequences (masked, and skipped cell by
+// cell with flash attention), so attention grows with the tokens held by
+// all running and cached sequences together; llama.cpp reports n_ctx_seq
+// as the whole pool, which for models with LongRoPE factors (Phi-3 style
+// rope_long/rope_short) picks the long factors once Slots × ContextSize
+// exceeds their original context. The numerics of one sequence do not
+// depend on the others' tokens except in the last bits (see
+// TestMixedBatchMatchesAlone).
 type scheduler struct {
 	m      *Model
 	c      *lcontext
