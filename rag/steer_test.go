@@ -27,6 +27,16 @@ func langProfile() *profile.Profile {
 		return a
 	}
 	p.Attributes[profile.AttributeCL] = attr(0, 0, []float32{0, 1}, 4)
+	// The language direction steers CL's heads: L0.H1 and L1.H0 too, below
+	// L0.H0, so that LANG.de's and LANG.ru's heads are among them.
+	cl := p.Attributes[profile.AttributeCL]
+	for i, h := range [][2]int{{0, 1}, {1, 0}} {
+		acc := 0.9 - 0.1*float64(i)
+		cl.Accuracy[h[0]][h[1]] = acc
+		cl.Heads = append(cl.Heads, profile.HeadEntry{Layer: h[0], Head: h[1], Accuracy: acc,
+			Probe:    profile.Direction{Sigma: 1, Vector: []float32{0.6, 0.8}},
+			MassMean: profile.Direction{Sigma: 1, Vector: []float32{1, 0}}})
+	}
 	p.Attributes["LANG.de"] = attr(0, 1, []float32{1, 0}, 2)
 	p.Attributes["LANG.ru"] = attr(1, 0, []float32{0, 1}, 3)
 	return p
@@ -52,7 +62,7 @@ func TestResolveSteerLanguage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (steering.Intervention{{Layer: 0, Head: 0}: {0, 5 * 4}}); !equalIV(st.Intervention, want) {
+	if want := (steering.Intervention{{Layer: 0, Head: 0}: {0, 5 * 4}, {Layer: 0, Head: 1}: {5, 0}, {Layer: 1, Head: 0}: {5, 0}}); !equalIV(st.Intervention, want) {
 		t.Errorf("th falls back to CL: %v, want %v", st.Intervention, want)
 	}
 	for _, w := range []string{`profile "gemma": direction language: `, "no LANG.th", "answer language th", "de ru"} {
@@ -122,7 +132,7 @@ func TestAnswerLanguageDirection(t *testing.T) {
 		t.Errorf("German: warnings %q", res.Meta.Warnings)
 	}
 	res, r = answer(lingua.Thai)
-	if want := (steering.Intervention{{Layer: 0, Head: 0}: {0, 20}}); !equalIV(r.params.Steer.Intervention, want) {
+	if want := (steering.Intervention{{Layer: 0, Head: 0}: {0, 20}, {Layer: 0, Head: 1}: {5, 0}, {Layer: 1, Head: 0}: {5, 0}}); !equalIV(r.params.Steer.Intervention, want) {
 		t.Errorf("Thai: %v, want %v", r.params.Steer.Intervention, want)
 	}
 	warnings := res.Meta.Map()[MetaWarnings].([]string)

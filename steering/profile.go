@@ -14,7 +14,9 @@ import (
 //
 // With profile.DirectionLanguage, lang (the answer language's ISO 639-1
 // code, "" when unknown) chooses the CL part: the mass-mean directions of
-// attribute LANG.<lang> over its topK best heads; the AC part takes AC's
+// attribute LANG.<lang> on the topK heads that CL ranks best (LANG's own
+// ranking is useless: most heads tell languages apart perfectly); the AC
+// part takes AC's
 // mass-mean directions. When lang is unknown or the profile has no
 // LANG.<lang>, the CL part falls back to CL's mass-mean directions and
 // warning says so, naming the language and the languages the profile has.
@@ -36,7 +38,8 @@ func ProfileIntervention(p *profile.Profile, kind profile.DirectionKind, lang st
 		if a.alpha == 0 {
 			continue
 		}
-		shifts, err := p.Shifts(a.name, a.kind, a.alpha, topK)
+		// The language direction steers the heads CL ranks best.
+		shifts, err := p.ShiftsOn(a.name, selectBy(a.name), a.kind, a.alpha, topK)
 		if err != nil {
 			return nil, "", err
 		}
@@ -45,6 +48,17 @@ func ProfileIntervention(p *profile.Profile, kind profile.DirectionKind, lang st
 		}
 	}
 	return iv, warning, nil
+}
+
+// selectBy is the attribute whose ranking chooses attr's heads: CL's for
+// a language attribute LANG.<code> (most heads tell languages apart
+// perfectly, so LANG's own ranking is a tie broken by layer order, which
+// would steer layer 0), attr's own otherwise.
+func selectBy(attr string) string {
+	if strings.HasPrefix(attr, profile.LanguagePrefix) {
+		return profile.AttributeCL
+	}
+	return attr
 }
 
 // languageAttribute is the attribute that steers CL for the answer

@@ -28,9 +28,13 @@ type langHead struct {
 // whose attributes steer different heads along different basis vectors:
 //
 //	AC      L1.H1 probe e0 (sigma 1),   mass-mean e3 (sigma 5)
-//	CL      L0.H0 probe e1 (sigma 1),   mass-mean e2 (sigma 4)
+//	CL      L0.H0 probe e1 (sigma 1),   mass-mean e2 (sigma 4),
+//	        then L0.H1 and L1.H0 (mass-mean e1, e3, sigma 1, 2)
 //	LANG.de L0.H1 mass-mean e0 (sigma 2), then L1.H0 mass-mean e1 (sigma 3)
 //	LANG.ru L1.H1 mass-mean e2 (sigma 0.5), then L0.H0 mass-mean e3 (sigma 1)
+//
+// The language direction steers CL's best heads (L0.H0, L0.H1, L1.H0 in
+// that order) along the language's vectors where it has that head.
 func languageProfile() *profile.Profile {
 	p := profile.New(profile.ModelIdentity{Architecture: "llama", Layers: 2, Heads: 2, HeadDim: 4}, "test")
 	attr := func(desired string, heads ...langHead) *profile.Attribute {
@@ -44,7 +48,7 @@ func languageProfile() *profile.Profile {
 		return a
 	}
 	p.Attributes[profile.AttributeAC] = attr("answer present", langHead{1, 1, 0.9, 0, 3, 1, 5})
-	p.Attributes[profile.AttributeCL] = attr("same language", langHead{0, 0, 0.9, 1, 2, 1, 4})
+	p.Attributes[profile.AttributeCL] = attr("same language", langHead{0, 0, 0.9, 1, 2, 1, 4}, langHead{0, 1, 0.8, 0, 1, 1, 1}, langHead{1, 0, 0.7, 2, 3, 1, 2})
 	p.Attributes["LANG.de"] = attr(profile.LanguageDesired("de"), langHead{0, 1, 1, 3, 0, 1, 2}, langHead{1, 0, 0.9, 3, 1, 1, 3})
 	p.Attributes["LANG.ru"] = attr(profile.LanguageDesired("ru"), langHead{1, 1, 1, 3, 2, 1, 0.5}, langHead{0, 0, 0.8, 3, 3, 1, 1})
 	if err := p.Validate(); err != nil {
@@ -71,23 +75,25 @@ func TestProfileInterventionLanguage(t *testing.T) {
 		want             Intervention
 		warning          []string // substrings; none: no warning
 	}{
-		{"German, best head: LANG.de's mass-mean scaled by alpha*sigma", profile.DirectionLanguage, "de", 0, 2, 1,
+		{"German, CL's best head, which LANG.de lacks: nothing", profile.DirectionLanguage, "de", 0, 2, 1,
+			Intervention{}, nil},
+		{"German, CL's two best heads: LANG.de's mass-mean on L0.H1 scaled by alpha*sigma", profile.DirectionLanguage, "de", 0, 2, 2,
 			Intervention{{0, 1}: scaled(0, 2*2)}, nil},
 		{"German, all heads, code in capitals", profile.DirectionLanguage, " DE", 0, 2, 0,
 			Intervention{{0, 1}: scaled(0, 2*2), {1, 0}: scaled(1, 2*3)}, nil},
-		{"Russian: LANG.ru's heads and vectors", profile.DirectionLanguage, "ru", 0, -2, 0,
-			Intervention{{1, 1}: scaled(2, -2*0.5), {0, 0}: scaled(3, -2*1)}, nil},
-		{"AC takes AC's mass-mean directions", profile.DirectionLanguage, "de", 3, 2, 1,
+		{"Russian: LANG.ru's vectors on CL's heads (not its own best, L1.H1)", profile.DirectionLanguage, "ru", 0, -2, 0,
+			Intervention{{0, 0}: scaled(3, -2*1)}, nil},
+		{"AC takes AC's mass-mean directions", profile.DirectionLanguage, "de", 3, 2, 2,
 			Intervention{{1, 1}: scaled(3, 3*5), {0, 1}: scaled(0, 2*2)}, nil},
 		{"AC alone needs no language", profile.DirectionLanguage, "", 3, 0, 0,
 			Intervention{{1, 1}: scaled(3, 3*5)}, nil},
-		{"French: no LANG.fr, CL mass-mean with a warning", profile.DirectionLanguage, "fr", 0, 2, 0,
+		{"French: no LANG.fr, CL mass-mean with a warning", profile.DirectionLanguage, "fr", 0, 2, 1,
 			Intervention{{0, 0}: scaled(2, 2*4)}, []string{"no LANG.fr for the answer language fr", "CL was steered along its mass-mean directions", "language attributes for de ru"}},
-		{"unknown language: CL mass-mean with a warning", profile.DirectionLanguage, "", 0, 2, 0,
+		{"unknown language: CL mass-mean with a warning", profile.DirectionLanguage, "", 0, 2, 1,
 			Intervention{{0, 0}: scaled(2, 2*4)}, []string{"the answer language is unknown", "de ru"}},
-		{"probe ignores the language", profile.DirectionProbe, "de", 0, 2, 0,
+		{"probe ignores the language", profile.DirectionProbe, "de", 0, 2, 1,
 			Intervention{{0, 0}: scaled(1, 2*1)}, nil},
-		{"mass-mean ignores the language", profile.DirectionMassMean, "ru", 0, 2, 0,
+		{"mass-mean ignores the language", profile.DirectionMassMean, "ru", 0, 2, 1,
 			Intervention{{0, 0}: scaled(2, 2*4)}, nil},
 	} {
 		iv, warning, err := ProfileIntervention(p, c.kind, c.lang, c.alphaAC, c.alphaCL, c.topK)
