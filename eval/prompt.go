@@ -94,6 +94,9 @@ func DefaultShots() map[string]Shot {
 		"tr": {"Fransa'nın başkenti neresidir?", "Paris"},
 		"vi": {"Thủ đô của Pháp là gì?", "Paris"},
 		"zh": {"法国的首都是哪里？", "巴黎"},
+		"el": {"Ποια είναι η πρωτεύουσα της Γαλλίας;", "Παρίσι"},
+		"hi": {"फ़्रांस की राजधानी क्या है?", "पेरिस"},
+		"ro": {"Care este capitala Franței?", "Paris"},
 	}
 	out := make(map[string]Shot, len(qa))
 	for l, v := range qa {

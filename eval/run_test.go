@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -182,7 +183,7 @@ func TestPrompts(t *testing.T) {
 	}
 
 	shots := DefaultShots()
-	for _, l := range append(append([]string{}, PaperLanguages[XORTyDi]...), PaperLanguages[MKQA]...) {
+	for _, l := range slices.Concat(PaperLanguages[XORTyDi], PaperLanguages[MKQA], PaperLanguages[XQuAD]) {
 		s, ok := ShotFor(shots, l)
 		if !ok || s.Lang != l {
 			t.Errorf("no built-in example for %s", l)

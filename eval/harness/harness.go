@@ -115,6 +115,8 @@ func open(ctx context.Context, cfg Config, steered bool) (*session, error) {
 		return nil, fmt.Errorf("-query-vectors: %s's question vectors come from its task (they retrieve each question's passages from the class it loads); drop -query-vectors", eval.XQuAD)
 	case !xq && (cfg.Contexts == "") == (cfg.Weaviate == ""):
 		return nil, errors.New("give -contexts (given passages, in-process) or -weaviate (retrieval and generation by the server), not both")
+	case slices.Contains(cfg.Stop, ""):
+		return nil, errors.New("-stop \"\": an empty stop string would end every answer at once; drop it, or give the string (e.g. -stop $'\\n' in bash)")
 	case cfg.MaxTokens < 1:
 		return nil, fmt.Errorf("-max-tokens %d: must be at least 1", cfg.MaxTokens)
 	case cfg.MaxPassages < 0 || cfg.MaxPromptTokens < 0:
