@@ -137,7 +137,7 @@ func TestEvalXQuADThroughServer(t *testing.T) {
 	defer st.Close()
 	systems := []eval.System{
 		{Name: eval.Baseline},
-		{Name: eval.ASMR, Steer: &eval.Steering{AlphaAC: profiles.GemmaAlphaAC, AlphaCL: profiles.GemmaAlphaCL, TopK: profiles.GemmaTopK}},
+		{Name: eval.ASMR, Steer: &eval.Steering{AlphaAC: profiles.GemmaAlphaAC, AlphaCL: profiles.GemmaAlphaCL, TopK: profiles.GemmaTopK, Direction: profiles.GemmaDirection}},
 	}
 	cpu0 := cpuSeconds(s.PID())
 	start = time.Now()

@@ -158,7 +158,7 @@ func Gemma(modelPath, profilePath string, slots, contextSize int) *config.Ops {
 		Defaults: config.Options{
 			Model: "gemma", Profile: "gemma",
 			AlphaAC: ptr(profiles.GemmaAlphaAC), AlphaCL: ptr(profiles.GemmaAlphaCL), TopK: ptr(profiles.GemmaTopK),
-			MaxTokens: ptr(48), PromptTemplate: profiles.GemmaPromptTemplate,
+			Direction: profiles.GemmaDirection, MaxTokens: ptr(48), PromptTemplate: profiles.GemmaPromptTemplate,
 		},
 		Limits: config.Limits{QueueLength: ptr(16), RequestTimeout: &config.Duration{Duration: 120 * time.Second}},
 	}

@@ -125,3 +125,25 @@ func TestMarshalLineBreaks(t *testing.T) {
 		t.Errorf("Marshal changed its argument: %+v", ops.Models["m"])
 	}
 }
+
+// examples/asmr-gemma.yaml is the Gemma setup with the tuned defaults: it
+// loads (the shipped profile, with its LANG attributes) and its models and
+// defaults are those of Gemma.
+func TestGemmaExampleMatches(t *testing.T) {
+	path := filepath.Join("..", "..", "examples", "asmr-gemma.yaml")
+	got, err := config.LoadOps(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Gemma("gemma-3-270m-q4_k_m.gguf", profiles.Gemma3_270MName, 1, 2048)
+	if !reflect.DeepEqual(got.Defaults, want.Defaults) {
+		t.Errorf("defaults %+v, want %+v", got.Defaults, want.Defaults)
+	}
+	g, w := got.Models["gemma"], want.Models["gemma"]
+	if g == nil || g.ChatTemplate != w.ChatTemplate || !reflect.DeepEqual(g.Stop, w.Stop) || g.ContextSize != w.ContextSize || filepath.Base(g.Path) != filepath.Base(w.Path) {
+		t.Errorf("model %+v, want %+v", g, w)
+	}
+	if r, err := got.Resolve("Article"); err != nil || string(r.Direction) != profiles.GemmaDirection || r.AlphaCL != profiles.GemmaAlphaCL {
+		t.Errorf("resolved: %+v, %v", r, err)
+	}
+}
