@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/asmr-search/generative-asmr/profile"
 )
 
 // The evaluation runner: it asks a Reader for the answer of every (item,
@@ -172,11 +174,12 @@ func ParseSystems(list string, steer Steering) ([]System, error) {
 		}
 		st := steer
 		if a.dir != "" {
-			if !slices.Contains(DirectionKinds, a.dir) {
-				problems = append(problems, fmt.Sprintf("system %q: unknown direction %q: want one of %s", n, a.dir, strings.Join(DirectionKinds, ", ")))
+			kind, err := profile.ParseDirectionKind(a.dir)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("system %q: unknown direction %q (%v)", n, a.dir, err))
 				continue
 			}
-			st.Direction = a.dir
+			st.Direction = string(kind)
 		}
 		if a.alpha != nil {
 			st.AlphaAC, st.AlphaCL = *a.alpha, *a.alpha
@@ -208,11 +211,6 @@ func ParseSystems(list string, steer Steering) ([]System, error) {
 	}
 	return out, nil
 }
-
-// DirectionKinds are the direction names an ASMR system's :direction
-// suffix takes (profile.DirectionKind's values; eval stays free of the
-// profile package's parsing).
-var DirectionKinds = []string{"probe", "mass-mean", "language"}
 
 // Request is one generation.
 type Request struct {
