@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 }
 
 func fakeServe(mode string) {
-	fmt.Println("fake ollama starting, mode", mode)
+	fmt.Println("fake ollama starting, mode", mode, "OLLAMA_NUM_PARALLEL", os.Getenv("OLLAMA_NUM_PARALLEL"), "OLLAMA_HOST", os.Getenv("OLLAMA_HOST"))
 	switch mode {
 	case "crash":
 		fmt.Println("fatal: something broke")
@@ -39,6 +39,12 @@ func fakeServe(mode string) {
 	var mu sync.Mutex
 	blobs := map[string]bool{}
 	models := map[string]bool{}
+	// made records each model's template and parameters, for /api/show.
+	type made struct {
+		Template   string         `json:"template"`
+		Parameters map[string]any `json:"parameters"`
+	}
+	modelfiles := map[string]made{}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "Ollama is running") })
 	mux.HandleFunc("HEAD /api/blobs/{digest}", func(w http.ResponseWriter, r *http.Request) {
@@ -63,9 +69,11 @@ func fakeServe(mode string) {
 	})
 	mux.HandleFunc("POST /api/create", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
-			Model  string            `json:"model"`
-			Files  map[string]string `json:"files"`
-			Stream bool              `json:"stream"`
+			Model      string            `json:"model"`
+			Files      map[string]string `json:"files"`
+			Stream     bool              `json:"stream"`
+			Template   string            `json:"template"`
+			Parameters map[string]any    `json:"parameters"`
 		}
 		json.NewDecoder(r.Body).Decode(&req)
 		mu.Lock()
@@ -83,7 +91,19 @@ func fakeServe(mode string) {
 			return
 		}
 		models[req.Model] = true
+		modelfiles[req.Model] = made{req.Template, req.Parameters}
 		io.WriteString(w, `{"status":"success"}`)
+	})
+	// The real /api/show answers parameters as Modelfile text; the fake
+	// answers what /api/create was given, as JSON.
+	mux.HandleFunc("POST /api/show", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Model string `json:"model"`
+		}
+		json.NewDecoder(r.Body).Decode(&req)
+		mu.Lock()
+		defer mu.Unlock()
+		json.NewEncoder(w).Encode(modelfiles[req.Model])
 	})
 	mux.HandleFunc("POST /api/generate", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
@@ -164,6 +184,51 @@ func TestFakePeer(t *testing.T) {
 	log, _ := p.Log()
 	if !strings.Contains(log, "fake ollama starting") {
 		t.Errorf("log = %q", log)
+	}
+}
+
+// CreateWith sends the template and parameters in /api/create; Start's env
+// reaches the server, except what the peer sets itself.
+func TestFakePeerCreateWith(t *testing.T) {
+	t.Setenv("ASMR_FAKE_OLLAMA", "ok")
+	dir := t.TempDir()
+	ctx := context.Background()
+	p, err := Start(ctx, os.Args[0], filepath.Join(dir, "models"), filepath.Join(dir, "serve.log"),
+		"OLLAMA_NUM_PARALLEL=4", "OLLAMA_HOST=127.0.0.1:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	gguf := filepath.Join(dir, "m.gguf")
+	if err := os.WriteFile(gguf, []byte("GGUF0123"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	params := map[string]any{"num_ctx": 2048, "num_thread": 2, "temperature": 0, "num_predict": 48, "stop": []string{"\n"}}
+	if err := p.CreateWith(ctx, "raw:test", gguf, Modelfile{Template: "{{ .Prompt }}", Parameters: params}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Create(ctx, "plain:test", gguf); err != nil {
+		t.Fatal(err)
+	}
+	show := func(model string) string {
+		var out json.RawMessage
+		if err := p.postJSON(ctx, "/api/show", map[string]string{"model": model}, &out); err != nil {
+			t.Fatal(err)
+		}
+		return string(out)
+	}
+	if got, want := show("raw:test"), `{"template":"{{ .Prompt }}","parameters":{"num_ctx":2048,"num_predict":48,"num_thread":2,"stop":["\n"],"temperature":0}}`; got != want {
+		t.Errorf("raw:test was created with\n%s\nwant\n%s", got, want)
+	}
+	if got, want := show("plain:test"), `{"template":"","parameters":null}`; got != want {
+		t.Errorf("plain:test was created with %s, want %s (Create sends no template or parameters)", got, want)
+	}
+	log, _ := p.Log()
+	if !strings.Contains(log, "OLLAMA_NUM_PARALLEL 4 ") || strings.Contains(log, "127.0.0.1:1\n") {
+		t.Errorf("the server's environment: log = %q", log)
+	}
+	if _, err := Start(ctx, os.Args[0], dir, filepath.Join(dir, "x.log"), "NOEQUALS"); err == nil || !strings.Contains(err.Error(), `"NOEQUALS": want KEY=VALUE`) {
+		t.Errorf("Start with a bad env entry: %v", err)
 	}
 }
 

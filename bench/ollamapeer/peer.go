@@ -27,9 +27,15 @@
 //     ggml's cgo flags (no -march): the same code our reader links, unlike
 //     the release binaries' per-CPU-variant backends.
 //
-// Start passes its own environment on to `ollama serve`, so callers can set
-// OLLAMA_FLASH_ATTENTION, OLLAMA_NEW_ENGINE, OLLAMA_NUM_PARALLEL and the like
-// before calling it.
+// Start passes its own environment on to `ollama serve`, with the
+// KEY=VALUE entries of its env argument on top, so callers can set
+// OLLAMA_FLASH_ATTENTION, OLLAMA_NEW_ENGINE, OLLAMA_NUM_PARALLEL,
+// OLLAMA_KEEP_ALIVE and the like for one peer.
+//
+// Create imports a GGUF with ollama's defaults; CreateWith bakes a template
+// and parameters into the model, for clients that send only a prompt (such
+// as Weaviate's generative-ollama module, which sends model, prompt, stream
+// and at most a temperature).
 package ollamapeer
 
 import (
@@ -147,11 +153,18 @@ func copyFile(src, dst string) error {
 	return os.WriteFile(dst, b, 0o644)
 }
 
-// Start starts `binary serve` on a free loopback port, with OLLAMA_MODELS =
-// modelsDir, OLLAMA_NOPRUNE=1 (never delete blobs from that store) and its
-// stdout and stderr written to logPath, and waits until GET / answers. The
-// server runs until Stop, independently of ctx, which bounds only the wait.
-func Start(ctx context.Context, binary, modelsDir string, logPath string) (*Peer, error) {
+// Start starts `binary serve` on a free loopback port (OLLAMA_HOST), with
+// OLLAMA_MODELS = modelsDir, OLLAMA_NOPRUNE=1 (never delete blobs from that
+// store) and its stdout and stderr written to logPath, and waits until GET /
+// answers. env (KEY=VALUE entries) is added to this process's environment;
+// it cannot change the three variables above. The server runs until Stop,
+// independently of ctx, which bounds only the wait.
+func Start(ctx context.Context, binary, modelsDir string, logPath string, env ...string) (*Peer, error) {
+	for _, kv := range env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return nil, fmt.Errorf("ollamapeer: start: environment entry %q: want KEY=VALUE", kv)
+		}
+	}
 	bin, err := filepath.Abs(binary)
 	if err != nil {
 		return nil, fmt.Errorf("ollamapeer: start: %w", err)
@@ -177,7 +190,8 @@ func Start(ctx context.Context, binary, modelsDir string, logPath string) (*Peer
 
 	host := "127.0.0.1:" + strconv.Itoa(port)
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(),
+	// exec.Cmd uses the last value of a repeated key: the peer's own win.
+	cmd.Env = append(append(os.Environ(), env...),
 		"OLLAMA_HOST="+host,
 		"OLLAMA_MODELS="+models,
 		"OLLAMA_NOPRUNE=1",
@@ -295,6 +309,28 @@ func (p *Peer) Stop() error {
 // template if it has one, otherwise ollama's default; Generate uses raw mode,
 // which bypasses the template anyway.
 func (p *Peer) Create(ctx context.Context, name, ggufPath string) error {
+	return p.CreateWith(ctx, name, ggufPath, Modelfile{})
+}
+
+// Modelfile is what CreateWith bakes into a model besides its GGUF, as a
+// Modelfile's TEMPLATE and PARAMETER lines would.
+type Modelfile struct {
+	// Template is the prompt template (Go template syntax, as in a
+	// Modelfile's TEMPLATE); "{{ .Prompt }}" sends the prompt as it is.
+	// Empty: the GGUF's chat template, or ollama's default.
+	Template string
+	// Parameters are the model's default options, by their API names:
+	// num_ctx, num_thread, temperature, num_predict, stop ([]string) and
+	// the like. A request's own options override them. ollama v0.17.4
+	// stores them as given and, when it loads them, ignores a name it does
+	// not know with an "invalid option provided" warning in its log.
+	Parameters map[string]any
+}
+
+// CreateWith is Create with the template and parameters of mf, sent as
+// /api/create's "template" and "parameters" (ollama v0.17.4,
+// api.CreateRequest).
+func (p *Peer) CreateWith(ctx context.Context, name, ggufPath string, mf Modelfile) error {
 	digest, size, err := fileDigest(ggufPath)
 	if err != nil {
 		return fmt.Errorf("ollamapeer: create %s: %w", name, err)
@@ -329,6 +365,12 @@ func (p *Peer) Create(ctx context.Context, name, ggufPath string) error {
 		"model":  name,
 		"files":  map[string]string{filepath.Base(ggufPath): digest},
 		"stream": false,
+	}
+	if mf.Template != "" {
+		body["template"] = mf.Template
+	}
+	if len(mf.Parameters) > 0 {
+		body["parameters"] = mf.Parameters
 	}
 	var out struct {
 		Status string `json:"status"`
