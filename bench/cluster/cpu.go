@@ -9,15 +9,25 @@ import (
 	"github.com/asmr-search/generative-asmr/internal/localcluster"
 )
 
-// clockTicks is Linux's USER_HZ, the unit of /proc/<pid>/stat times.
-const clockTicks = 100
+// ClockTicks is Linux's USER_HZ, the unit of /proc/<pid>/stat times.
+const ClockTicks = 100
 
-// procTicks sums the CPU time (user + system, every thread) of the
-// cluster's processes, from /proc/<pid>/stat, in clock ticks.
+// procTicks sums the CPU time of the cluster's processes in clock ticks.
 func procTicks(c *localcluster.Cluster) uint64 {
-	var sum uint64
+	var pids []int
 	for _, n := range c.Nodes {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", n.PID))
+		pids = append(pids, n.PID)
+	}
+	return ProcTicks(pids...)
+}
+
+// ProcTicks sums the CPU time (user + system, every thread) of the
+// processes pids, from /proc/<pid>/stat, in clock ticks; a process that is
+// gone counts zero.
+func ProcTicks(pids ...int) uint64 {
+	var sum uint64
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 		if err != nil {
 			continue
 		}
@@ -38,24 +48,33 @@ func procTicks(c *localcluster.Cluster) uint64 {
 	return sum
 }
 
-// cpuSample is the machine's CPU time in clock ticks: busy and in all.
-type cpuSample struct{ busy, total uint64 }
+// CPUSample is the machine's CPU time in clock ticks: busy and in all.
+type CPUSample struct{ Busy, Total uint64 }
 
-// cpuTimes reads the machine's CPU time from /proc/stat (zero elsewhere).
-func cpuTimes() cpuSample {
+// BusySince is the share of all CPUs busy between s0 and s (0 when no
+// time passed).
+func (s CPUSample) BusySince(s0 CPUSample) float64 {
+	if s.Total <= s0.Total {
+		return 0
+	}
+	return float64(s.Busy-s0.Busy) / float64(s.Total-s0.Total)
+}
+
+// CPUTimes reads the machine's CPU time from /proc/stat (zero elsewhere).
+func CPUTimes() CPUSample {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return cpuSample{}
+		return CPUSample{}
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
 	f := strings.Fields(line)
-	var s cpuSample
+	var s CPUSample
 	for i, v := range f[1:] {
 		var x uint64
 		fmt.Sscan(v, &x)
-		s.total += x
+		s.Total += x
 		if i != 3 && i != 4 { // idle, iowait
-			s.busy += x
+			s.Busy += x
 		}
 	}
 	return s

@@ -98,7 +98,7 @@ func (l *load) measure(ctx context.Context, s *setup) (result, error) {
 	var mu sync.Mutex
 	next := make(chan int)
 	var wg sync.WaitGroup
-	cpu0, proc0 := cpuTimes(), procTicks(s.cluster)
+	cpu0, proc0 := CPUTimes(), procTicks(s.cluster)
 	begin := time.Now()
 	for w := 0; w < l.conc; w++ {
 		wg.Add(1)
@@ -134,10 +134,8 @@ func (l *load) measure(ctx context.Context, s *setup) (result, error) {
 	close(next)
 	wg.Wait()
 	res.wall = time.Since(begin)
-	if cpu1 := cpuTimes(); cpu1.total > cpu0.total {
-		res.cpuBusy = float64(cpu1.busy-cpu0.busy) / float64(cpu1.total-cpu0.total)
-	}
-	res.nodesCPU = float64(procTicks(s.cluster)-proc0) / clockTicks / res.wall.Seconds()
+	res.cpuBusy = CPUTimes().BusySince(cpu0)
+	res.nodesCPU = float64(procTicks(s.cluster)-proc0) / ClockTicks / res.wall.Seconds()
 	return res, nil
 }
 
