@@ -138,21 +138,26 @@ func fakeServe(mode string) {
 	}
 }
 
-func TestFakePeer(t *testing.T) {
+// startFake starts the fake server with env and writes a fake GGUF; the
+// server is stopped when the test ends.
+func startFake(t *testing.T, env ...string) (p *Peer, gguf string) {
 	t.Setenv("ASMR_FAKE_OLLAMA", "ok")
 	dir := t.TempDir()
-	ctx := context.Background()
-	logPath := filepath.Join(dir, "serve.log")
-	p, err := Start(ctx, os.Args[0], filepath.Join(dir, "models"), logPath)
+	p, err := Start(context.Background(), os.Args[0], filepath.Join(dir, "models"), filepath.Join(dir, "serve.log"), env...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Stop()
-
-	gguf := filepath.Join(dir, "m.gguf")
+	t.Cleanup(func() { p.Stop() })
+	gguf = filepath.Join(dir, "m.gguf")
 	if err := os.WriteFile(gguf, []byte("GGUF0123"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return p, gguf
+}
+
+func TestFakePeer(t *testing.T) {
+	ctx := context.Background()
+	p, gguf := startFake(t)
 	if err := p.Create(ctx, "tiny:test", gguf); err != nil {
 		t.Fatal(err)
 	}
@@ -190,19 +195,8 @@ func TestFakePeer(t *testing.T) {
 // CreateWith sends the template and parameters in /api/create; Start's env
 // reaches the server, except what the peer sets itself.
 func TestFakePeerCreateWith(t *testing.T) {
-	t.Setenv("ASMR_FAKE_OLLAMA", "ok")
-	dir := t.TempDir()
 	ctx := context.Background()
-	p, err := Start(ctx, os.Args[0], filepath.Join(dir, "models"), filepath.Join(dir, "serve.log"),
-		"OLLAMA_NUM_PARALLEL=4", "OLLAMA_HOST=127.0.0.1:1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Stop()
-	gguf := filepath.Join(dir, "m.gguf")
-	if err := os.WriteFile(gguf, []byte("GGUF0123"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	p, gguf := startFake(t, "OLLAMA_NUM_PARALLEL=4", "OLLAMA_HOST=127.0.0.1:1")
 	params := map[string]any{"num_ctx": 2048, "num_thread": 2, "temperature": 0, "num_predict": 48, "stop": []string{"\n"}}
 	if err := p.CreateWith(ctx, "raw:test", gguf, Modelfile{Template: "{{ .Prompt }}", Parameters: params}); err != nil {
 		t.Fatal(err)
@@ -227,6 +221,7 @@ func TestFakePeerCreateWith(t *testing.T) {
 	if !strings.Contains(log, "OLLAMA_NUM_PARALLEL 4 ") || strings.Contains(log, "127.0.0.1:1\n") {
 		t.Errorf("the server's environment: log = %q", log)
 	}
+	dir := t.TempDir()
 	if _, err := Start(ctx, os.Args[0], dir, filepath.Join(dir, "x.log"), "NOEQUALS"); err == nil || !strings.Contains(err.Error(), `"NOEQUALS": want KEY=VALUE`) {
 		t.Errorf("Start with a bad env entry: %v", err)
 	}
