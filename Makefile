@@ -15,7 +15,7 @@ E2E_TAGS      ?= e2e
 TEST_FUZZTIME ?= 15s
 BENCH_FLAGS   ?=
 
-.PHONY: all deps env build asmr server test vet bench bench-reader run clean model
+.PHONY: all deps env build asmr server test vet bench bench-reader bench-serving run clean model
 
 # ollama's Go build compiles ggml's CPU code for baseline x86-64 (SSE2
 # only). The vector units this machine has are enabled explicitly: prompt
@@ -174,12 +174,23 @@ fuzz:
 	done
 
 # bench writes bench/results.md (our reader against `ollama serve` on a
-# TinyLlama-shape synthetic model) and bench/cluster.md (bench-cluster).
-bench: bench-reader bench-cluster
+# TinyLlama-shape synthetic model), bench/cluster.md (bench-cluster) and
+# bench/serving.md (bench-serving).
+bench: bench-reader bench-cluster bench-serving
 
 bench-reader: asmr
 	$(GO) build -o $(BIN)/ollama github.com/ollama/ollama  # pinned by the tool line in go.mod
 	$(BIN)/asmr bench -ollama $(BIN)/ollama -work $(CACHE)/bench -out bench/results.md $(BENCH_FLAGS)
+
+# bench-serving writes bench/serving.md: in one weaviate-asmr, a class served
+# by generative-asmr against one served by Weaviate's generative-ollama and
+# `ollama serve` (Gemma 3 270M on both; groupedResult latency, singleResult
+# queries/s with 1 and 4 clients). See asmr bench serving -h for the flags.
+BENCH_SERVING_FLAGS ?=
+
+bench-serving: build model
+	$(GO) build -o $(BIN)/ollama github.com/ollama/ollama  # pinned by the tool line in go.mod
+	$(BIN)/asmr bench serving -weaviate $(BIN)/weaviate-asmr -ollama $(BIN)/ollama -model $(GEMMA_GGUF) -work $(CACHE)/bench-serving -out bench/serving.md $(BENCH_SERVING_FLAGS)
 
 # run starts weaviate-asmr on the embedded default (see asmr run -h).
 run: build model

@@ -20,6 +20,9 @@ import (
 // per second with that many requests at a time (bench/reader.Concurrent),
 // on -model or the synthetic GGUF.
 func runBench(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "serving" {
+		return runBenchServing(ctx, args[1:])
+	}
 	fs := newFlags("bench", "[-ollama bin/ollama] [flags]")
 	var sf specFlags
 	sf.register(fs, "tinyllama")

@@ -61,16 +61,23 @@ func clusterBench(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	return printReport(report, *out)
+}
+
+// printReport prints a benchmark's report and writes it to out, unless out
+// is empty.
+func printReport(report, out string) error {
 	fmt.Println()
 	fmt.Print(report)
-	if *out != "" {
-		if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(*out, []byte(report), 0o644); err != nil {
-			return err
-		}
-		fmt.Printf("\nwrote %s\n", *out)
+	if out == "" {
+		return nil
 	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(out, []byte(report), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("\nwrote %s\n", out)
 	return nil
 }

@@ -29,7 +29,7 @@ func init() {
 		"gen-model": {"write a synthetic llama-architecture GGUF (test or benchmark shape)", runGenModel},
 		"generate":  {"generate text with a GGUF file or Ollama model, optionally steered", runGenerate},
 		"demo":      {"run the reader on a built-in tiny model, unsteered and steered", runDemo},
-		"bench":     {"measure prefill/decode speed, steered and unsteered, against ollama serve", runBench},
+		"bench":     {"measure prefill/decode speed, steered and unsteered, against ollama serve (bench serving: against generative-ollama in one Weaviate)", runBench},
 		"probe":     {"find the heads that carry AC and CL and write a steering profile", runProbe},
 		"profile":   {"show or merge steering profiles", runProfile},
 		"run":       {"start weaviate-asmr on an embedded default with a demo collection (make run)", runServer},
