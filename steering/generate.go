@@ -159,16 +159,23 @@ func (m *Model) Generate(ctx context.Context, prompt string, p Params) (*Result,
 		}
 		res.SteeredHeads = len(p.Steer.Intervention)
 	}
-	topP := p.TopP
-	if topP == 0 {
-		topP = 1
-	}
-	sampler, err := llama.NewSamplingContext(m.model, llama.SamplingParams{
-		TopK: p.TopK, TopP: topP, MinP: 0, TypicalP: 1, Temp: p.Temperature,
-		RepeatLastN: 64, PenaltyRepeat: 1, Seed: p.Seed,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("create sampler: %w", err)
+	// Temperature 0 takes the largest logit (scheduler.sample) without a
+	// llama.cpp sampler: its chain copies the whole vocabulary into a
+	// candidate array for every token, serial work between two decodes.
+	var sampler *llama.SamplingContext
+	if p.Temperature > 0 {
+		topP := p.TopP
+		if topP == 0 {
+			topP = 1
+		}
+		var err error
+		sampler, err = llama.NewSamplingContext(m.model, llama.SamplingParams{
+			TopK: p.TopK, TopP: topP, MinP: 0, TypicalP: 1, Temp: p.Temperature,
+			RepeatLastN: 64, PenaltyRepeat: 1, Seed: p.Seed,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("create sampler: %w", err)
+		}
 	}
 	ctx, cancel := m.withClose(ctx)
 	defer cancel()

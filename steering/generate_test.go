@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -42,6 +43,47 @@ func TestGenerateGreedyIsDeterministic(t *testing.T) {
 	}
 	if s1.Text == s2.Text && s1.Text == first.Text {
 		t.Fatalf("temperature 1.5 with two seeds gave the greedy text both times: %q", s1.Text)
+	}
+}
+
+// Temperature 0 takes the largest logit without llama.cpp's sampler; it
+// must pick what the sampler picks when it keeps only the best token
+// (top-k 1), and each token must be the argmax of the logits it was
+// taken from.
+func TestGreedyMatchesLlamaSampler(t *testing.T) {
+	spec := tinySpec(testmodel.F32)
+	w := testmodel.Random(spec)
+	noEOS(spec, w)
+	m := load(t, writeModel(t, spec, w), Options{})
+	steer := &Steer{Intervention: randomIntervention(m.Shape(), allHeads(m.Shape())[:6], 2, 3)}
+	for _, st := range []*Steer{nil, steer} {
+		var logits [][]float32
+		fast, err := m.Generate(context.Background(), testPrompt, Params{Raw: true, MaxTokens: 32, Steer: st,
+			logits: func(l []float32) { logits = append(logits, slices.Clone(l)) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := m.Generate(context.Background(), testPrompt, Params{Raw: true, MaxTokens: 32, Steer: st, Temperature: 1, TopK: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fast.Text != ref.Text || fast.CompletionTokens != ref.CompletionTokens {
+			t.Errorf("steered %v: greedy %q (%d tokens), llama.cpp's top-k 1 sampler %q (%d tokens)",
+				st != nil, fast.Text, fast.CompletionTokens, ref.Text, ref.CompletionTokens)
+		}
+		var text []byte
+		for _, l := range logits {
+			best := 0
+			for k, v := range l {
+				if v > l[best] {
+					best = k
+				}
+			}
+			text = append(text, m.model.TokenToPiece(best)...)
+		}
+		if string(text) != fast.Text {
+			t.Errorf("steered %v: text %q, argmax of each token's logits %q", st != nil, fast.Text, text)
+		}
 	}
 }
 

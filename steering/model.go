@@ -385,6 +385,12 @@ func (c *lcontext) nonFinite(i int) int {
 	return logitsNonFinite(c.ctx, i)
 }
 
+// argmax is nonFinite and the greedy token of batch position i, in one
+// pass (see logitsArgmax).
+func (c *lcontext) argmax(i int) (bad, tok int) {
+	return logitsArgmax(c.ctx, i)
+}
+
 func (c *lcontext) free() {
 	if c.batch != nil {
 		c.batch.Free()

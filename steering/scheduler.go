@@ -98,7 +98,7 @@ type job struct {
 	tokens   []int
 	p        Params
 	steer    *Steer
-	sampler  *llama.SamplingContext // nil for Evaluate
+	sampler  *llama.SamplingContext // nil for Evaluate and for greedy generation
 	evaluate bool                   // every position's logits, no generation
 
 	res    *Result     // Generate's
@@ -441,7 +441,13 @@ func (s *scheduler) sample(q *sequence) {
 	if j.p.logits != nil {
 		j.p.logits(s.c.ctx.GetLogitsIth(q.out))
 	}
-	if bad := s.c.nonFinite(q.out); bad > 0 {
+	var bad, tok int
+	if j.sampler == nil {
+		bad, tok = s.c.argmax(q.out)
+	} else {
+		bad = s.c.nonFinite(q.out)
+	}
+	if bad > 0 {
 		beside := ""
 		if s.width > 1 || s.dirty {
 			beside = "; decoded beside other requests: without flash attention, non-finite values in one request's KV cells make the others' logits non-finite too"
@@ -452,8 +458,10 @@ func (s *scheduler) sample(q *sequence) {
 			ErrNonFiniteLogits, bad, s.m.shape.Vocab, res.CompletionTokens, res.SteeredHeads, beside))
 		return
 	}
-	tok := j.sampler.Sample(s.c.ctx, q.out)
-	j.sampler.Accept(tok, true)
+	if j.sampler != nil {
+		tok = j.sampler.Sample(s.c.ctx, q.out)
+		j.sampler.Accept(tok, true)
+	}
 	if s.m.model.TokenIsEog(tok) {
 		res.StopReason = StopEOS
 		s.finish(q, res, nil)

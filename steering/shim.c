@@ -169,17 +169,25 @@ bool asmr_to_float(int type, const void *src, float *dst, int64_t n) {
     return true;
 }
 
-int32_t asmr_logits_nonfinite(struct llama_context *ctx, int32_t i) {
+int32_t asmr_logits_scan(struct llama_context *ctx, int32_t i, int32_t *argmax) {
     const float *l = llama_get_logits_ith(ctx, i);
     if (l == NULL) {
         return -1;
     }
     const int32_t n = llama_vocab_n_tokens(llama_model_get_vocab(llama_get_model(ctx)));
     int32_t bad = 0;
+    int32_t best = -1;
+    float max_l = 0;
     for (int32_t k = 0; k < n; k++) {
         if (!isfinite(l[k])) {
             bad++;
+        } else if (best < 0 || l[k] > max_l) {
+            best = k;
+            max_l = l[k];
         }
+    }
+    if (argmax != NULL) {
+        *argmax = best;
     }
     return bad;
 }

@@ -69,9 +69,12 @@ struct ggml_threadpool *asmr_threadpool_attach(struct llama_context *ctx, int n_
 // knows, quantized ones included) into dst. Returns false for an unknown type.
 bool asmr_to_float(int type, const void *src, float *dst, int64_t n);
 
-// asmr_logits_nonfinite counts the NaN and infinite values among the logits
-// of batch position i (llama_get_logits_ith); -1 when there are none there.
-int32_t asmr_logits_nonfinite(struct llama_context *ctx, int32_t i);
+// asmr_logits_scan counts the NaN and infinite values among the logits of
+// batch position i (llama_get_logits_ith); -1 when there are none there.
+// When argmax is not NULL it receives the token of the largest finite
+// logit, the lowest id among equals, as llama.cpp's temperature-0 sampler
+// picks it (-1 when none is finite). One pass over the vocabulary.
+int32_t asmr_logits_scan(struct llama_context *ctx, int32_t i, int32_t *argmax);
 
 // asmr_seq_pos_min is the smallest position of sequence seq in ctx's memory
 // (the sliding-window cache's, for a model with one), -1 when it has none.
