@@ -15,7 +15,7 @@ E2E_TAGS      ?= e2e
 TEST_FUZZTIME ?= 15s
 BENCH_FLAGS   ?=
 
-.PHONY: all deps env build asmr server test vet bench bench-reader bench-serving run clean model
+.PHONY: all deps env build asmr server test vet bench bench-reader bench-throughput bench-serving ollama run clean model
 
 # ollama's Go build compiles ggml's CPU code for baseline x86-64 (SSE2
 # only). The vector units this machine has are enabled explicitly: prompt
@@ -173,14 +173,29 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) ./$$p/ || exit 1; \
 	done
 
-# bench writes bench/results.md (our reader against `ollama serve` on a
-# TinyLlama-shape synthetic model), bench/cluster.md (bench-cluster) and
-# bench/serving.md (bench-serving).
-bench: bench-reader bench-cluster bench-serving
+# bench writes every benchmark report, each measured on Gemma 3 270M beside
+# `ollama serve` built from the pinned module: bench/results.md (one
+# request: prefill and decode, steered and not), bench/throughput.md
+# (bench-throughput), bench/serving.md (bench-serving) and bench/cluster.md
+# (bench-cluster). Run it on a quiet machine: each report interleaves its
+# rounds, but two benchmarks at once share the cores.
+bench: bench-reader bench-throughput bench-serving bench-cluster
 
-bench-reader: asmr
-	$(GO) build -o $(BIN)/ollama github.com/ollama/ollama  # pinned by the tool line in go.mod
-	$(BIN)/asmr bench -ollama $(BIN)/ollama -work $(CACHE)/bench -out bench/results.md $(BENCH_FLAGS)
+# ollama is the benchmarks' peer, pinned by the tool line in go.mod.
+ollama: deps
+	$(GO) build -o $(BIN)/ollama github.com/ollama/ollama
+
+bench-reader: asmr model ollama
+	$(BIN)/asmr bench -model $(GEMMA_GGUF) -ollama $(BIN)/ollama -work $(CACHE)/bench -out bench/results.md $(BENCH_FLAGS)
+
+# bench-throughput writes bench/throughput.md: generated tokens/s with 1, 4
+# and 10 concurrent requests in one batched context, unsteered and each
+# request steered differently, and ollama serve with as many parallel
+# sequences (about 10 minutes on 2 cores).
+BENCH_THROUGHPUT_FLAGS ?=
+
+bench-throughput: asmr model ollama
+	$(BIN)/asmr bench -concurrency 1,4,10 -model $(GEMMA_GGUF) -ollama $(BIN)/ollama -work $(CACHE)/bench-throughput -out bench/throughput.md $(BENCH_THROUGHPUT_FLAGS)
 
 # bench-serving writes bench/serving.md: in one weaviate-asmr, a class served
 # by generative-asmr against one served by Weaviate's generative-ollama and
@@ -188,8 +203,7 @@ bench-reader: asmr
 # queries/s with 1 and 4 clients). See asmr bench serving -h for the flags.
 BENCH_SERVING_FLAGS ?=
 
-bench-serving: build model
-	$(GO) build -o $(BIN)/ollama github.com/ollama/ollama  # pinned by the tool line in go.mod
+bench-serving: build model ollama
 	$(BIN)/asmr bench serving -weaviate $(BIN)/weaviate-asmr -ollama $(BIN)/ollama -model $(GEMMA_GGUF) -work $(CACHE)/bench-serving -out bench/serving.md $(BENCH_SERVING_FLAGS)
 
 # run starts weaviate-asmr on the embedded default (see asmr run -h).

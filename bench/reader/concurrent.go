@@ -1,100 +1,271 @@
 package reader
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/asmr-search/generative-asmr/bench/internal/sysinfo"
+	"github.com/asmr-search/generative-asmr/bench/ollamapeer"
+	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/steering"
 )
 
 // ConcurrentConfig measures serving throughput: the model is loaded once
-// per level of Concurrency with that many slots, and as many clients send
-// Requests generations each, back to back, every one with a prompt of its
-// own (the prompt cache is off) and greedy sampling.
+// with as many slots as the highest level of Concurrency, and at each level
+// that many clients send Requests generations each, back to back, every
+// one with a prompt of its own (the prompt cache is off) and greedy
+// sampling. Each level is measured unsteered and with every request
+// steered differently, in Rounds interleaved rounds (the order rotating).
 type ConcurrentConfig struct {
 	// Model is a GGUF file (a real model, or one Run wrote).
 	Model string
-	// Options load the model; Slots is set to each level in turn. Threads
-	// 0 keeps steering's default for the slots.
+	// Options load the model; Slots is set to the highest level. Threads
+	// 0 keeps steering's default.
 	Options steering.Options
-	// Concurrency lists the levels, e.g. 1, 4, 10.
+	// Concurrency lists the levels, e.g. 1, 4, 10; the first is the base
+	// of the scaling ratios.
 	Concurrency []int
+	// Rounds of interleaved measurements; the report gives medians.
+	Rounds int
 	// Requests per client; PromptWords and GenTokens per request.
 	Requests, PromptWords, GenTokens int
-	// Steer, when set, steers every request.
-	Steer *steering.Steer
+	// SteerHeads is how many heads each steered request steers (64 when
+	// 0), each request its own heads, shifts and token scope.
+	SteerHeads int
+	// Ollama, when set, is an ollama binary built from the pinned module:
+	// `ollama serve` with OLLAMA_NUM_PARALLEL = the highest level is
+	// measured beside ours on the same GGUF, prompts, threads and context
+	// per sequence (raw, greedy). Work holds its store and log.
+	Ollama, Work string
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
 }
 
-// Throughput is one level's measurement.
+// Throughput is one measurement of one level.
 type Throughput struct {
 	Concurrency, Requests             int
+	Variant                           Variant
 	PromptTokens, GenTokens           int // in all
 	Wall                              time.Duration
 	MeanLatency, MaxLatency           time.Duration
 	GenTPS, PromptTPS, RequestsPerSec float64
 }
 
-// Concurrent runs the levels of cfg one after another and returns their
-// measurements.
-func Concurrent(ctx context.Context, cfg ConcurrentConfig) ([]Throughput, error) {
+// Variant is what serves a measurement.
+type Variant int
+
+const (
+	Unsteered Variant = iota // ours, no steering
+	Steered                  // ours, every request steered differently
+	Ollama                   // `ollama serve`, unsteered
+)
+
+func (v Variant) String() string {
+	return [...]string{"unsteered", "steered", "ollama"}[v]
+}
+
+// Level is one level's measurements, one per round of each variant
+// (Ollama's only with ConcurrentConfig.Ollama).
+type Level struct {
+	Concurrency                int
+	Unsteered, Steered, Ollama []Throughput
+}
+
+func (l *Level) of(v Variant) *[]Throughput {
+	return [...]*[]Throughput{&l.Unsteered, &l.Steered, &l.Ollama}[v]
+}
+
+// Concurrent measures every level of cfg in interleaved rounds and returns
+// the levels in cfg's order.
+func Concurrent(ctx context.Context, cfg ConcurrentConfig) ([]*Level, error) {
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
-	var out []Throughput
-	for _, c := range cfg.Concurrency {
-		t, err := concurrentLevel(ctx, cfg, c)
-		if err != nil {
-			return out, fmt.Errorf("%d concurrent requests: %w", c, err)
-		}
-		fmt.Fprintf(cfg.Log, "%2d concurrent: %3d requests, %5d prompt + %5d generated tokens in %6.1f s: %7.2f generated tok/s, %7.1f prompt tok/s, latency mean %.1f s, max %.1f s\n",
-			t.Concurrency, t.Requests, t.PromptTokens, t.GenTokens, t.Wall.Seconds(), t.GenTPS, t.PromptTPS, t.MeanLatency.Seconds(), t.MaxLatency.Seconds())
-		out = append(out, t)
+	if cfg.SteerHeads == 0 {
+		cfg.SteerHeads = 64
 	}
-	return out, nil
-}
-
-func concurrentLevel(ctx context.Context, cfg ConcurrentConfig, c int) (Throughput, error) {
 	o := cfg.Options
-	o.Slots = c
+	o.Slots = slices.Max(cfg.Concurrency)
 	o.PromptCache = false
 	m, err := steering.Load(cfg.Model, o)
 	if err != nil {
-		return Throughput{}, err
+		return nil, err
 	}
 	defer m.Close()
-	p := steering.Params{Raw: true, MaxTokens: cfg.GenTokens, Steer: cfg.Steer}
-	// One warm-up request: page in the weights and build the graphs.
-	if _, err := m.Generate(ctx, wordsPrompt(-1, cfg.PromptWords), p); err != nil {
-		return Throughput{}, fmt.Errorf("warm-up: %w", err)
+	b := &burst{m: m, cfg: cfg}
+	variants := []Variant{Unsteered, Steered}
+	if cfg.Ollama != "" {
+		stop, err := b.startPeer(ctx, o.Slots)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+		variants = append(variants, Ollama)
 	}
+	// One warm-up request each: page in the weights, build the graphs,
+	// load the peer's model.
+	for _, v := range variants {
+		if _, _, err := b.run(ctx, v, -1); err != nil {
+			return nil, fmt.Errorf("warm-up (%s): %w", v, err)
+		}
+	}
+	levels := make([]*Level, len(cfg.Concurrency))
+	for i, c := range cfg.Concurrency {
+		levels[i] = &Level{Concurrency: c}
+	}
+	type run struct {
+		l *Level
+		v Variant
+	}
+	var order []run
+	for _, l := range levels {
+		for _, v := range variants {
+			order = append(order, run{l, v})
+		}
+	}
+	for r := range max(cfg.Rounds, 1) {
+		for k := range order {
+			x := order[(k+r)%len(order)]
+			// A pause between measurements, so that one server's
+			// after-work (ollama's runner answers before it is idle)
+			// does not fall into the next measurement.
+			select {
+			case <-time.After(settle):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			t, err := b.measure(ctx, x.l.Concurrency, x.v)
+			if err != nil {
+				return nil, fmt.Errorf("round %d, %d concurrent requests (%s): %w", r+1, x.l.Concurrency, x.v, err)
+			}
+			*x.l.of(x.v) = append(*x.l.of(x.v), t)
+			fmt.Fprintf(cfg.Log, "round %d: %2d concurrent, %-10s %3d requests, %5d prompt + %5d generated tokens in %6.1f s: %7.2f generated tok/s, latency mean %.1f s, max %.1f s\n",
+				r+1, t.Concurrency, t.Variant.String()+":", t.Requests, t.PromptTokens, t.GenTokens, t.Wall.Seconds(), t.GenTPS, t.MeanLatency.Seconds(), t.MaxLatency.Seconds())
+		}
+	}
+	return levels, nil
+}
+
+const (
+	// peerModel is the name of the model in the peer's store.
+	peerModel = "asmr-bench"
+	// settle is the pause before each measurement.
+	settle = time.Second
+)
+
+// burst runs the requests of one measurement.
+type burst struct {
+	m    *steering.Model
+	peer *ollamapeer.Peer
+	cfg  ConcurrentConfig
+	next int // request counter: every request's prompt and steering differ
+}
+
+// startPeer starts `ollama serve` with parallel sequences and imports the
+// model; stop stops it.
+func (b *burst) startPeer(ctx context.Context, parallel int) (stop func(), err error) {
+	work := cmp.Or(b.cfg.Work, ".")
+	peer, err := ollamapeer.Start(ctx, b.cfg.Ollama, filepath.Join(work, "ollama-models"), filepath.Join(work, "ollama.log"),
+		fmt.Sprintf("OLLAMA_NUM_PARALLEL=%d", parallel), "OLLAMA_MAX_LOADED_MODELS=1")
+	if err != nil {
+		return nil, err
+	}
+	if err := peer.Create(ctx, peerModel, b.cfg.Model); err != nil {
+		peer.Stop()
+		return nil, err
+	}
+	b.peer = peer
+	return func() { peer.Stop() }, nil
+}
+
+// run generates request i with v and returns its prompt and generated
+// tokens.
+func (b *burst) run(ctx context.Context, v Variant, i int) (prompt, gen int, err error) {
+	text := wordsPrompt(i, b.cfg.PromptWords)
+	if v == Ollama {
+		o := b.cfg.Options
+		t, err := b.peer.Generate(ctx, peerModel, text, b.cfg.GenTokens, o.Threads, cmp.Or(o.ContextSize, 2048))
+		return t.PromptTokens, t.EvalTokens, err
+	}
+	res, err := b.m.Generate(ctx, text, b.params(i, v == Steered))
+	if err != nil {
+		return 0, 0, err
+	}
+	return res.PromptTokens, res.CompletionTokens, nil
+}
+
+// params of request i: greedy, raw, and when steered a steering of its
+// own: SteerHeads heads drawn with seed i, shifts of a strength that
+// varies with i, and the token scope alternating between generation and
+// all.
+func (b *burst) params(i int, steered bool) steering.Params {
+	p := steering.Params{Raw: true, MaxTokens: b.cfg.GenTokens}
+	if !steered {
+		return p
+	}
+	sh := b.m.Shape()
+	r := rand.New(rand.NewPCG(uint64(i+2), 11))
+	all := make([]steering.Head, 0, sh.Layers*sh.Heads)
+	for l := range sh.Layers {
+		for h := range sh.Heads {
+			all = append(all, steering.Head{Layer: l, Head: h})
+		}
+	}
+	r.Shuffle(len(all), func(a, c int) { all[a], all[c] = all[c], all[a] })
+	heads := all[:min(b.cfg.SteerHeads, len(all))]
+	scale := float32(1+i%4) / float32(sh.HeadDim)
+	iv := steering.Intervention{}
+	for _, h := range heads {
+		v := make([]float32, sh.HeadDim)
+		for k := range v {
+			v[k] = float32(r.NormFloat64()) * scale
+		}
+		iv[h] = v
+	}
+	scope := config.TokenScopeGeneration
+	if i%2 == 1 {
+		scope = config.TokenScopeAll
+	}
+	p.Steer = &steering.Steer{Intervention: iv, Scope: scope}
+	return p
+}
+
+// measure runs c clients of cfg.Requests requests each.
+func (b *burst) measure(ctx context.Context, c int, v Variant) (Throughput, error) {
 	var (
 		mu      sync.Mutex
-		t       = Throughput{Concurrency: c}
+		t       = Throughput{Concurrency: c, Variant: v}
 		latency time.Duration
 		first   error
 		wg      sync.WaitGroup
 	)
+	base := b.next
+	b.next += c * b.cfg.Requests
 	start := time.Now()
 	for client := range c {
 		wg.Go(func() {
-			for r := range cfg.Requests {
+			for r := range b.cfg.Requests {
+				i := base + client*b.cfg.Requests + r
 				t0 := time.Now()
-				res, err := m.Generate(ctx, wordsPrompt(client*cfg.Requests+r, cfg.PromptWords), p)
+				prompt, gen, err := b.run(ctx, v, i)
 				d := time.Since(t0)
 				mu.Lock()
 				if err != nil {
 					first = cmpErr(first, err)
 				} else {
 					t.Requests++
-					t.PromptTokens += res.PromptTokens
-					t.GenTokens += res.CompletionTokens
+					t.PromptTokens += prompt
+					t.GenTokens += gen
 					latency += d
 					t.MaxLatency = max(t.MaxLatency, d)
 				}
@@ -125,21 +296,107 @@ func cmpErr(a, b error) error {
 	return b
 }
 
-// ConcurrentReport is the Markdown table of the measurements.
-func ConcurrentReport(cfg ConcurrentConfig, ts []Throughput) string {
+// medianTPS is the median generated tokens/s of ts.
+func medianTPS(ts []Throughput) float64 {
+	v := make([]float64, len(ts))
+	for i, t := range ts {
+		v[i] = t.GenTPS
+	}
+	return median(v)
+}
+
+// ConcurrentReport is the Markdown report of the levels: medians, the
+// scaling and steering ratios with their targets, and every round.
+func ConcurrentReport(cfg ConcurrentConfig, levels []*Level) string {
 	var b strings.Builder
 	o := cfg.Options
-	fmt.Fprintf(&b, "# Serving throughput\n\n")
-	fmt.Fprintf(&b, "- Model %s; %d CPUs; threads %d (0: steering's default), context %d, batch %d, flash attention %s\n",
-		cfg.Model, runtime.NumCPU(), o.Threads, o.ContextSize, o.BatchSize, flashName(o.FlashAttention))
-	fmt.Fprintf(&b, "- Each level: that many slots and clients, %d requests per client back to back, prompts of %d words each its own, %d generated tokens at most, greedy, %s\n\n",
-		cfg.Requests, cfg.PromptWords, cfg.GenTokens, map[bool]string{true: "steered", false: "unsteered"}[cfg.Steer != nil])
-	fmt.Fprintf(&b, "| concurrent | requests | prompt tokens | generated tokens | wall s | generated tok/s | prompt tok/s | mean latency s | max latency s |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-	for _, t := range ts {
-		fmt.Fprintf(&b, "| %d | %d | %d | %d | %.1f | %.2f | %.1f | %.1f | %.1f |\n",
-			t.Concurrency, t.Requests, t.PromptTokens, t.GenTokens, t.Wall.Seconds(), t.GenTPS, t.PromptTPS, t.MeanLatency.Seconds(), t.MaxLatency.Seconds())
+	size := 0.0
+	if st, err := os.Stat(cfg.Model); err == nil {
+		size = float64(st.Size()) / 1e6
+	}
+	fmt.Fprintf(&b, "# Serving throughput: concurrent requests in one batched context\n\n")
+	fmt.Fprintf(&b, "Written by `make bench-throughput` (`bin/asmr bench -concurrency`) on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(&b, "- Machine: %s, %d CPUs; Go %s\n", sysinfo.CPUModel(), runtime.NumCPU(), runtime.Version())
+	fmt.Fprintf(&b, "- Model: %s, %.0f MB; one context of %d slots (sequences), threads %d (0: steering's default), context %d per slot, batch %d, flash attention %s\n",
+		filepath.Base(cfg.Model), size, slices.Max(cfg.Concurrency), o.Threads, o.ContextSize, o.BatchSize, flashName(o.FlashAttention))
+	fmt.Fprintf(&b, "- Each measurement: that many clients, %d requests each back to back, every prompt its own (%d words; the prompt cache off), %d generated tokens at most, greedy\n",
+		cfg.Requests, cfg.PromptWords, cfg.GenTokens)
+	fmt.Fprintf(&b, "- Steered: every request steers %d heads of its own (drawn per request), with its own shift strength, and the token scope alternating between generation and all\n",
+		cmpInt(cfg.SteerHeads, 64))
+	peer := len(levels[0].Ollama) > 0
+	if peer {
+		fmt.Fprintf(&b, "- ollama: `ollama serve` built from the pinned module, OLLAMA_NUM_PARALLEL %d, the same GGUF, prompts, threads and context per sequence, raw prompts, greedy; its log is ollama.log in the work folder\n", slices.Max(cfg.Concurrency))
+	}
+	fmt.Fprintf(&b, "- %d interleaved rounds (the order of the measurements rotates every round); medians of generated tokens/s over all sequences (prefill time included)\n\n", max(cfg.Rounds, 1))
+	base := levels[0]
+	fmt.Fprintf(&b, "| concurrent requests | unsteered tok/s | steered tok/s | steered / unsteered | unsteered vs %d | steered vs %d | mean latency s (unsteered) |", base.Concurrency, base.Concurrency)
+	if peer {
+		fmt.Fprintf(&b, " ollama tok/s | ollama vs %d | ours unsteered / ollama | ours steered / ollama |", base.Concurrency)
+	}
+	fmt.Fprintf(&b, "\n|%s\n", strings.Repeat("---:|", 7+4*boolInt(peer)))
+	u0, s0, o0 := medianTPS(base.Unsteered), medianTPS(base.Steered), medianTPS(base.Ollama)
+	for _, l := range levels {
+		u, s := medianTPS(l.Unsteered), medianTPS(l.Steered)
+		var lat []float64
+		for _, t := range l.Unsteered {
+			lat = append(lat, t.MeanLatency.Seconds())
+		}
+		fmt.Fprintf(&b, "| %d | %.2f | %.2f | %.3f | %.2f | %.2f | %.2f |", l.Concurrency, u, s, s/u, u/u0, s/s0, median(lat))
+		if peer {
+			o := medianTPS(l.Ollama)
+			fmt.Fprintf(&b, " %.2f | %.2f | %.3f | %.3f |", o, o/o0, u/o, s/o)
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "\n## Targets (ratios of medians)\n\n")
+	for _, l := range levels {
+		u, s := medianTPS(l.Unsteered), medianTPS(l.Steered)
+		if l.Concurrency == 4 && base.Concurrency == 1 {
+			fmt.Fprintf(&b, "- 4 concurrent / 1 request, unsteered: %.2f%s\n", u/u0, target(true, u/u0, 2.5))
+			fmt.Fprintf(&b, "- 4 concurrent / 1 request, steered: %.2f%s\n", s/s0, target(true, s/s0, 2.5))
+			if peer {
+				o := medianTPS(l.Ollama)
+				fmt.Fprintf(&b, "  (ollama serve on the same load: 4 concurrent / 1 request %.2f)\n", o/o0)
+			}
+		}
+		fmt.Fprintf(&b, "- %d concurrent, steered (each request differently) / unsteered: %.3f%s\n", l.Concurrency, s/u, target(true, s/u, 0.95))
+	}
+	if peer {
+		fmt.Fprintf(&b, "- %d request(s), ours unsteered / ollama serve: %.3f%s\n", base.Concurrency, u0/o0, target(true, u0/o0, 1.0))
+	}
+	fmt.Fprintf(&b, "\n## Every round (generated tok/s)\n\n| round |")
+	for _, l := range levels {
+		fmt.Fprintf(&b, " %d unsteered | %d steered |", l.Concurrency, l.Concurrency)
+		if peer {
+			fmt.Fprintf(&b, " %d ollama |", l.Concurrency)
+		}
+	}
+	fmt.Fprintf(&b, "\n|---|%s\n", strings.Repeat("---:|", (2+boolInt(peer))*len(levels)))
+	for r := range len(base.Unsteered) {
+		fmt.Fprintf(&b, "| %d |", r+1)
+		for _, l := range levels {
+			fmt.Fprintf(&b, " %.2f | %.2f |", l.Unsteered[r].GenTPS, l.Steered[r].GenTPS)
+			if peer {
+				fmt.Fprintf(&b, " %.2f |", l.Ollama[r].GenTPS)
+			}
+		}
+		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func cmpInt(a, def int) int {
+	if a == 0 {
+		return def
+	}
+	return a
 }
 
 // wordsPrompt is a prompt of n words, different for every i from its

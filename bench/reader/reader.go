@@ -25,7 +25,10 @@ import (
 
 // Config is one benchmark.
 type Config struct {
-	// Spec is the synthetic model's shape, written once into Work.
+	// Model is a GGUF file to measure (a real model); "" writes a
+	// synthetic model of Spec once into Work and measures that.
+	Model string
+	// Spec is the synthetic model's shape when Model is "".
 	Spec testmodel.Spec
 	// Options load our reader; the peer gets the same Threads (which must
 	// be set) and ContextSize.
@@ -66,9 +69,12 @@ func Run(ctx context.Context, cfg Config) (string, error) {
 	if err := os.MkdirAll(cfg.Work, 0o755); err != nil {
 		return "", err
 	}
-	modelPath, err := ModelFile(cfg.Work, cfg.Spec, cfg.Log)
-	if err != nil {
-		return "", err
+	modelPath := cfg.Model
+	if modelPath == "" {
+		var err error
+		if modelPath, err = ModelFile(cfg.Work, cfg.Spec, cfg.Log); err != nil {
+			return "", err
+		}
 	}
 	// Prefill is measured on whole prompts: every run's prompt differs
 	// from its first token on, and no cell of a previous run is reused.
@@ -124,7 +130,7 @@ func Run(ctx context.Context, cfg Config) (string, error) {
 	if err := rounds(ctx, setups, run, cfg); err != nil {
 		return "", err
 	}
-	return report(setups, cfg, modelPath), nil
+	return report(setups, cfg, modelPath, sh), nil
 }
 
 // ModelFile writes the synthetic model of spec into work, once, and
@@ -210,8 +216,8 @@ func randomSteer(sh steering.Shape, heads []steering.Head) *steering.Steer {
 	return &steering.Steer{Intervention: iv}
 }
 
-// prompt is n bytes of plain text (n tokens with a byte vocabulary),
-// different for every run.
+// prompt is n bytes of plain text (n tokens with a byte vocabulary, fewer
+// with a real model's), different for every run from its first word on.
 func prompt(run, n int) string {
 	const text = "The quick brown fox jumps over the lazy dog while the committee reviews the annual report on river water quality. "
 	return (fmt.Sprintf("Run %d. ", run) + strings.Repeat(text, n/len(text)+1))[:n]

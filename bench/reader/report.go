@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -11,11 +12,12 @@ import (
 
 	"github.com/asmr-search/generative-asmr/bench/internal/sysinfo"
 	"github.com/asmr-search/generative-asmr/config"
+	"github.com/asmr-search/generative-asmr/steering"
 )
 
 // report is the Markdown report of the measured configurations; the
 // first is ours unsteered, the baseline of every ratio.
-func report(configs []*setup, cfg Config, modelPath string) string {
+func report(configs []*setup, cfg Config, modelPath string, sh steering.Shape) string {
 	rounds, spec, o, promptTokens, genTokens := cfg.Rounds, cfg.Spec, cfg.Options, cfg.PromptTokens, cfg.GenTokens
 	var b strings.Builder
 	med := func(c *setup, f func(sample) float64) float64 {
@@ -31,10 +33,21 @@ func report(configs []*setup, cfg Config, modelPath string) string {
 	fmt.Fprintf(&b, "# Reader benchmark\n\n")
 	fmt.Fprintf(&b, "Written by `make bench` (`bin/asmr bench`) on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "- Machine: %s, %d CPUs; Go %s\n", sysinfo.CPUModel(), runtime.NumCPU(), runtime.Version())
-	fmt.Fprintf(&b, "- Model: synthetic %s shape: %d layers, %d heads (%d KV), d_h %d, FFN %d, vocab %d, %s, %.0f MB (random weights: speed depends on shape and type only)\n",
-		spec.Name, spec.Layers, spec.Heads, spec.KVHeads, spec.HeadDim, spec.FFN, spec.Vocab, spec.Type, float64(st.Size())/1e6)
-	fmt.Fprintf(&b, "- Threads %d, context %d, batch %d, flash attention %s, mmap %s; prompt %d tokens, %d generated, greedy\n",
-		o.Threads, o.ContextSize, o.BatchSize, flashName(o.FlashAttention), mmapName(o.Mmap), promptTokens, genTokens)
+	size := 0.0
+	if st != nil {
+		size = float64(st.Size()) / 1e6
+	}
+	promptLen := fmt.Sprintf("prompt %d tokens", promptTokens)
+	if cfg.Model != "" {
+		fmt.Fprintf(&b, "- Model: %s (%s: %d layers, %d heads (%d KV), d_h %d, vocab %d), %.0f MB\n",
+			filepath.Base(cfg.Model), sh.Arch, sh.Layers, sh.Heads, sh.KVHeads, sh.HeadDim, sh.Vocab, size)
+		promptLen = fmt.Sprintf("prompt %d bytes of text (%d tokens)", promptTokens, configs[0].runs[0].promptTokens)
+	} else {
+		fmt.Fprintf(&b, "- Model: synthetic %s shape: %d layers, %d heads (%d KV), d_h %d, FFN %d, vocab %d, %s, %.0f MB (random weights: speed depends on shape and type only)\n",
+			spec.Name, spec.Layers, spec.Heads, spec.KVHeads, spec.HeadDim, spec.FFN, spec.Vocab, spec.Type, size)
+	}
+	fmt.Fprintf(&b, "- Threads %d, context %d, batch %d, flash attention %s, mmap %s; %s, %d generated at most, greedy\n",
+		o.Threads, o.ContextSize, o.BatchSize, flashName(o.FlashAttention), mmapName(o.Mmap), promptLen, genTokens)
 	fmt.Fprintf(&b, "- %d interleaved rounds after one warm-up run each (the order rotates every round; every run has its own prompt, so no KV cache is reused); medians below\n\n", rounds)
 	fmt.Fprintf(&b, "| configuration | prefill tok/s | decode tok/s | decode vs unsteered |\n|---|---:|---:|---:|\n")
 	base := configs[0]

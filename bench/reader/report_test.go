@@ -33,9 +33,9 @@ func TestReport(t *testing.T) {
 		{name: "ours, unsteered", runs: runs(10, 12)},
 		{name: "ours, 64 heads over 16 layers", heads: 64, runs: runs(10.8, 10.8)},
 		{name: "ollama serve", peer: true, note: "pid 1", runs: runs(11, 11)},
-	}, cfg, model)
+	}, cfg, model, steering.Shape{})
 	for _, want := range []string{
-		"Threads 4, context 2048, batch 512, flash attention off, mmap on; prompt 128 tokens, 32 generated",
+		"Threads 4, context 2048, batch 512, flash attention off, mmap on; prompt 128 tokens, 32 generated at most",
 		"2 MB", "| ours, unsteered | 1000.0 | 11.00 | 1.000 |",
 		"ours, 64 heads over 16 layers / unsteered: decode 0.982, prefill 1.000 (target >= 0.98: met)",
 		"ours unsteered / ollama serve: decode 1.000, prefill 1.000 (target >= 1.00: met)",

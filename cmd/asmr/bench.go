@@ -14,11 +14,11 @@ import (
 )
 
 // runBench measures our reader unsteered and steered, and `ollama serve`
-// built from the pinned module, on one synthetic GGUF with the same threads
-// and context (bench/reader), and writes the report to -out. With
+// built from the pinned module, on -model or a synthetic GGUF with the same
+// threads and context (bench/reader), and writes the report to -out. With
 // -concurrency it measures serving throughput instead: generated tokens
-// per second with that many requests at a time (bench/reader.Concurrent),
-// on -model or the synthetic GGUF.
+// per second with that many requests at a time, unsteered and each request
+// steered differently, in interleaved rounds (bench/reader.Concurrent).
 func runBench(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "serving" {
 		return runBenchServing(ctx, args[1:])
@@ -35,7 +35,7 @@ func runBench(ctx context.Context, args []string) error {
 	promptTokens := fs.Int("prompt-tokens", 128, "prompt length in tokens (bytes: the model's vocabulary is byte-level)")
 	genTokens := fs.Int("gen-tokens", 32, "tokens to generate per run")
 	concurrency := fs.String("concurrency", "", "comma-separated levels, e.g. 1,4,10: measure throughput with that many slots and concurrent requests each instead (threads: -threads in all, 0 = steering's default)")
-	model := fs.String("model", "", "with -concurrency: a GGUF file to measure (empty = the synthetic model of the shape flags)")
+	model := fs.String("model", "", "a GGUF file to measure (empty = the synthetic model of the shape flags)")
 	requests := fs.Int("requests", 2, "with -concurrency: requests per concurrent client, back to back")
 	promptWords := fs.Int("prompt-words", 100, "with -concurrency: words per prompt")
 	if err := fs.Parse(args); err != nil {
@@ -50,7 +50,7 @@ func runBench(ctx context.Context, args []string) error {
 				outSet = *out
 			}
 		})
-		return benchConcurrent(ctx, sf, rf, *concurrency, *model, *work, outSet, *requests, *promptWords, *genTokens)
+		return benchConcurrent(ctx, sf, rf, *concurrency, *model, *ollamaBin, *work, outSet, *rounds, *requests, *promptWords, *genTokens)
 	}
 	if rf.threads == 0 {
 		rf.threads = runtime.NumCPU()
@@ -64,7 +64,7 @@ func runBench(ctx context.Context, args []string) error {
 		return err
 	}
 	report, err := reader.Run(ctx, reader.Config{
-		Spec: spec, Options: opts, Ollama: *ollamaBin, Work: *work,
+		Model: *model, Spec: spec, Options: opts, Ollama: *ollamaBin, Work: *work,
 		Rounds: *rounds, PromptTokens: *promptTokens, GenTokens: *genTokens, Log: os.Stdout,
 	})
 	if err != nil {
@@ -79,7 +79,7 @@ func runBench(ctx context.Context, args []string) error {
 }
 
 // benchConcurrent is runBench with -concurrency.
-func benchConcurrent(ctx context.Context, sf specFlags, rf readerFlags, levels, model, work, out string, requests, promptWords, genTokens int) error {
+func benchConcurrent(ctx context.Context, sf specFlags, rf readerFlags, levels, model, ollamaBin, work, out string, rounds, requests, promptWords, genTokens int) error {
 	var cs []int
 	for _, f := range strings.Split(levels, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -88,8 +88,8 @@ func benchConcurrent(ctx context.Context, sf specFlags, rf readerFlags, levels, 
 		}
 		cs = append(cs, n)
 	}
-	if requests < 1 || promptWords < 1 || genTokens < 1 {
-		return fmt.Errorf("-requests %d, -prompt-words %d, -gen-tokens %d: want 1 or more each", requests, promptWords, genTokens)
+	if rounds < 1 || requests < 1 || promptWords < 1 || genTokens < 1 {
+		return fmt.Errorf("-rounds %d, -requests %d, -prompt-words %d, -gen-tokens %d: want 1 or more each", rounds, requests, promptWords, genTokens)
 	}
 	opts, err := rf.options()
 	if err != nil {
@@ -104,13 +104,13 @@ func benchConcurrent(ctx context.Context, sf specFlags, rf readerFlags, levels, 
 			return err
 		}
 	}
-	cfg := reader.ConcurrentConfig{Model: model, Options: opts, Concurrency: cs, Requests: requests,
+	cfg := reader.ConcurrentConfig{Model: model, Ollama: ollamaBin, Work: work, Options: opts, Concurrency: cs, Rounds: rounds, Requests: requests,
 		PromptWords: promptWords, GenTokens: genTokens, Log: os.Stdout}
-	ts, err := reader.Concurrent(ctx, cfg)
+	measured, err := reader.Concurrent(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	report := reader.ConcurrentReport(cfg, ts)
+	report := reader.ConcurrentReport(cfg, measured)
 	fmt.Println()
 	fmt.Print(report)
 	if out == "" {

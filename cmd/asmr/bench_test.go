@@ -15,7 +15,7 @@ func TestBenchConcurrencyFlags(t *testing.T) {
 	}{
 		{[]string{"-concurrency", "1,0"}, `-concurrency "1,0": want levels of 1 or more`},
 		{[]string{"-concurrency", "four"}, `-concurrency "four": want levels`},
-		{[]string{"-concurrency", "1", "-requests", "0"}, "-requests 0, -prompt-words 100, -gen-tokens 32: want 1 or more each"},
+		{[]string{"-concurrency", "1", "-requests", "0"}, "-rounds 5, -requests 0, -prompt-words 100, -gen-tokens 32: want 1 or more each"},
 		{[]string{"-concurrency", "1", "-model", "/nonexistent.gguf"}, "no such file"},
 	} {
 		err := runBench(context.Background(), tc.args)
