@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -104,13 +105,16 @@ func (c *opsCheck) model(p string, m *ModelConfig) {
 		c.add(p+".contextSize", "%d; give 0 (4096) or at least %d tokens", m.ContextSize, MinContextSize)
 	}
 	if m.BatchSize < 0 {
-		c.add(p+".batchSize", "%d; give 0 (512) or more", m.BatchSize)
+		c.add(p+".batchSize", "%d; give 0 (%d) or more", m.BatchSize, DefaultBatchSize)
 	}
 	if m.GPULayers < -1 {
 		c.add(p+".gpuLayers", "%d; give -1 (all), 0 (CPU) or a layer count", m.GPULayers)
 	}
 	if m.Slots < 0 {
 		c.add(p+".slots", "%d; give 0 (1) or more", m.Slots)
+	}
+	if batch := cmp.Or(m.BatchSize, DefaultBatchSize); m.BatchSize >= 0 && m.Slots >= batch {
+		c.add(p+".slots", "%d slots need a batchSize above them (batchSize %d): every decode carries one token of each running generation and room for prompts; lower slots or raise batchSize", m.Slots, batch)
 	}
 	if kv, err := ParseKVCacheType(string(m.KVCacheType)); err != nil {
 		c.add(p+".kvCacheType", "%v", err)

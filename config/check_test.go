@@ -15,7 +15,7 @@ func TestValidationNamesFieldsAndFixes(t *testing.T) {
 	_, err := ParseOps([]byte(`
 models:
   a: {path: a.gguf, ollama: "llama3.2:1b", kvCacheType: f8, gpuLayers: -2}
-  b: {threads: -1}
+  b: {threads: -1, slots: 600}
 profiles:
   p: {path: p.yaml, model: c}
   q: {path: missing.yaml}
@@ -38,6 +38,7 @@ languageDetection: {accuracy: medium}
 		"models.a.gpuLayers (line 3): -2",
 		"models.b (line 4): give path:",
 		"models.b.threads (line 4): -1",
+		"models.b.slots (line 4): 600 slots need a batchSize above them (batchSize 512)",
 		`profiles.p.model (line 6): "c" is not a configured model (have: a, b)`,
 		"profiles.q.path (line 7): load profile",
 		`profiles.none (line 8): "none" is reserved`,

@@ -38,6 +38,9 @@ const (
 	// MinContextSize is the smallest context (tokens) a model may be
 	// given: models.<name>.contextSize and asmr's -ctx.
 	MinContextSize = 64
+	// DefaultBatchSize is models.<name>.batchSize when it is 0, as
+	// steering.Options.BatchSize.
+	DefaultBatchSize = 512
 )
 
 // DefaultLanguages are the languages detected when the ops file names none:
@@ -92,7 +95,9 @@ type ModelConfig struct {
 	// (capped at the model's training context). Prompt and answer must fit
 	// in it; the model's KV cache holds slots × contextSize tokens.
 	ContextSize int `yaml:"contextSize"`
-	// BatchSize is the most prompt tokens per decode; 0 = 512.
+	// BatchSize is the most tokens per decode (prompt chunks and one
+	// token of each running generation); 0 = DefaultBatchSize. It must
+	// exceed Slots.
 	BatchSize int `yaml:"batchSize"`
 	// GPULayers offloads layers to a GPU backend; 0 = CPU, -1 = all.
 	GPULayers int `yaml:"gpuLayers"`

@@ -91,7 +91,7 @@ func (o Options) withDefaults() Options {
 		o.ContextSize = 4096
 	}
 	if o.BatchSize <= 0 {
-		o.BatchSize = 512
+		o.BatchSize = config.DefaultBatchSize
 	}
 	if o.PrefillChunk <= 0 {
 		o.PrefillChunk = 128
