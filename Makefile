@@ -186,7 +186,7 @@ ollama: deps
 	$(GO) build -o $(BIN)/ollama github.com/ollama/ollama
 
 bench-reader: asmr model ollama
-	$(BIN)/asmr bench -model $(GEMMA_GGUF) -ollama $(BIN)/ollama -work $(CACHE)/bench -out bench/results.md $(BENCH_FLAGS)
+	$(BIN)/asmr bench -model $(GEMMA_GGUF) -ollama $(BIN)/ollama -work $(CACHE)/bench -rounds 15 -prompt-tokens 600 -gen-tokens 64 -out bench/results.md $(BENCH_FLAGS)
 
 # bench-throughput writes bench/throughput.md: generated tokens/s with 1, 4
 # and 10 concurrent requests in one batched context, unsteered and each

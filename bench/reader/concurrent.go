@@ -42,6 +42,10 @@ type ConcurrentConfig struct {
 	// SteerHeads is how many heads each steered request steers (64 when
 	// 0), each request its own heads, shifts and token scope.
 	SteerHeads int
+	// Settle is the pause before each measurement, so that one server's
+	// after-work (ollama's runner answers before it is idle) does not
+	// fall into the next measurement: 0 = one second, negative = none.
+	Settle time.Duration
 	// Ollama, when set, is an ollama binary built from the pinned module:
 	// `ollama serve` with OLLAMA_NUM_PARALLEL = the highest level is
 	// measured beside ours on the same GGUF, prompts, threads and context
@@ -53,8 +57,14 @@ type ConcurrentConfig struct {
 
 // Throughput is one measurement of one level.
 type Throughput struct {
-	Concurrency, Requests             int
-	Variant                           Variant
+	Concurrency, Requests int
+	Variant               Variant
+	// Failed counts the peer's failed requests (their tokens are not
+	// counted; FirstError is the first one's error): ollama v0.17.4 now
+	// and then answers a non-streamed request with done false under
+	// parallel load. A failure of ours ends the benchmark instead.
+	Failed                            int
+	FirstError                        string
 	PromptTokens, GenTokens           int // in all
 	Wall                              time.Duration
 	MeanLatency, MaxLatency           time.Duration
@@ -133,12 +143,13 @@ func Concurrent(ctx context.Context, cfg ConcurrentConfig) ([]*Level, error) {
 			order = append(order, run{l, v})
 		}
 	}
+	settle := cfg.Settle
+	if settle == 0 {
+		settle = time.Second
+	}
 	for r := range max(cfg.Rounds, 1) {
 		for k := range order {
 			x := order[(k+r)%len(order)]
-			// A pause between measurements, so that one server's
-			// after-work (ollama's runner answers before it is idle)
-			// does not fall into the next measurement.
 			select {
 			case <-time.After(settle):
 			case <-ctx.Done():
@@ -149,8 +160,8 @@ func Concurrent(ctx context.Context, cfg ConcurrentConfig) ([]*Level, error) {
 				return nil, fmt.Errorf("round %d, %d concurrent requests (%s): %w", r+1, x.l.Concurrency, x.v, err)
 			}
 			*x.l.of(x.v) = append(*x.l.of(x.v), t)
-			fmt.Fprintf(cfg.Log, "round %d: %2d concurrent, %-10s %3d requests, %5d prompt + %5d generated tokens in %6.1f s: %7.2f generated tok/s, latency mean %.1f s, max %.1f s\n",
-				r+1, t.Concurrency, t.Variant.String()+":", t.Requests, t.PromptTokens, t.GenTokens, t.Wall.Seconds(), t.GenTPS, t.MeanLatency.Seconds(), t.MaxLatency.Seconds())
+			fmt.Fprintf(cfg.Log, "round %d: %2d concurrent, %-10s %3d requests, %5d prompt + %5d generated tokens in %6.1f s: %7.2f generated tok/s, latency mean %.1f s, max %.1f s; %d failed\n",
+				r+1, t.Concurrency, t.Variant.String()+":", t.Requests, t.PromptTokens, t.GenTokens, t.Wall.Seconds(), t.GenTPS, t.MeanLatency.Seconds(), t.MaxLatency.Seconds(), t.Failed)
 		}
 	}
 	return levels, nil
@@ -159,8 +170,6 @@ func Concurrent(ctx context.Context, cfg ConcurrentConfig) ([]*Level, error) {
 const (
 	// peerModel is the name of the model in the peer's store.
 	peerModel = "asmr-bench"
-	// settle is the pause before each measurement.
-	settle = time.Second
 )
 
 // burst runs the requests of one measurement.
@@ -260,9 +269,16 @@ func (b *burst) measure(ctx context.Context, c int, v Variant) (Throughput, erro
 				prompt, gen, err := b.run(ctx, v, i)
 				d := time.Since(t0)
 				mu.Lock()
-				if err != nil {
+				switch {
+				case err != nil && v == Ollama && ctx.Err() == nil:
+					t.Failed++
+					if t.FirstError == "" {
+						t.FirstError = err.Error()
+					}
+					err = nil
+				case err != nil:
 					first = cmpErr(first, err)
-				} else {
+				default:
 					t.Requests++
 					t.PromptTokens += prompt
 					t.GenTokens += gen
@@ -363,6 +379,13 @@ func ConcurrentReport(cfg ConcurrentConfig, levels []*Level) string {
 	}
 	if peer {
 		fmt.Fprintf(&b, "- %d request(s), ours unsteered / ollama serve: %.3f%s\n", base.Concurrency, u0/o0, target(true, u0/o0, 1.0))
+	}
+	for _, l := range levels {
+		for _, t := range l.Ollama {
+			if t.Failed > 0 {
+				fmt.Fprintf(&b, "- ollama, %d concurrent: %d of %d requests failed (not counted in its tokens/s), the first with: %s\n", l.Concurrency, t.Failed, t.Failed+t.Requests, t.FirstError)
+			}
+		}
 	}
 	fmt.Fprintf(&b, "\n## Every round (generated tok/s)\n\n| round |")
 	for _, l := range levels {

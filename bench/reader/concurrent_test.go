@@ -18,7 +18,7 @@ func TestConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := ConcurrentConfig{Model: path, Options: steering.Options{Threads: 2, ContextSize: 256},
-		Concurrency: []int{1, 3}, Rounds: 2, Requests: 2, PromptWords: 10, GenTokens: 4, SteerHeads: 3}
+		Concurrency: []int{1, 3}, Rounds: 2, Requests: 2, PromptWords: 10, GenTokens: 4, SteerHeads: 3, Settle: -1}
 	levels, err := Concurrent(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -62,6 +62,7 @@ func TestConcurrentReportWithPeer(t *testing.T) {
 		{Concurrency: 1, Unsteered: tp(1, Unsteered, 50, 60), Steered: tp(1, Steered, 54, 56), Ollama: tp(1, Ollama, 40, 50)},
 		{Concurrency: 4, Unsteered: tp(4, Unsteered, 100, 120), Steered: tp(4, Steered, 100, 100), Ollama: tp(4, Ollama, 90, 90)},
 	}
+	levels[1].Ollama[1].Requests, levels[1].Ollama[1].Failed, levels[1].Ollama[1].FirstError = 3, 1, "response not done"
 	rep := ConcurrentReport(ConcurrentConfig{Model: "m.gguf", Concurrency: []int{1, 4}, Rounds: 2, Requests: 1, PromptWords: 5, GenTokens: 8}, levels)
 	for _, want := range []string{
 		"| 1 | 55.00 | 55.00 | 1.000 | 1.00 | 1.00 | 1.00 | 45.00 | 1.00 | 1.222 | 1.222 |",
@@ -71,6 +72,7 @@ func TestConcurrentReportWithPeer(t *testing.T) {
 		"4 concurrent, steered (each request differently) / unsteered: 0.909 (target >= 0.95: MISSED)",
 		"1 request(s), ours unsteered / ollama serve: 1.222 (target >= 1.00: met)",
 		"| 2 | 60.00 | 56.00 | 50.00 | 120.00 | 100.00 | 90.00 |",
+		"ollama, 4 concurrent: 1 of 4 requests failed (not counted in its tokens/s), the first with: response not done",
 	} {
 		if !strings.Contains(rep, want) {
 			t.Errorf("report lacks %q:\n%s", want, rep)

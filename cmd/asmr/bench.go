@@ -32,14 +32,17 @@ func runBench(ctx context.Context, args []string) error {
 	work := fs.String("work", ".cache/bench", "folder for the model and the peer's store and log")
 	out := fs.String("out", "bench/results.md", "report to write")
 	rounds := fs.Int("rounds", 5, "interleaved rounds")
-	promptTokens := fs.Int("prompt-tokens", 128, "prompt length in tokens (bytes: the model's vocabulary is byte-level)")
+	promptTokens := fs.Int("prompt-tokens", 128, "prompt length in bytes of text: tokens on the synthetic model (its vocabulary is byte-level), fewer on a real model (the report gives the count)")
 	genTokens := fs.Int("gen-tokens", 32, "tokens to generate per run")
-	concurrency := fs.String("concurrency", "", "comma-separated levels, e.g. 1,4,10: measure throughput with that many slots and concurrent requests each instead (threads: -threads in all, 0 = steering's default)")
+	concurrency := fs.String("concurrency", "", "comma-separated levels, e.g. 1,4,10: measure throughput with that many concurrent requests instead, in one context of the highest level's slots (threads: -threads in all)")
 	model := fs.String("model", "", "a GGUF file to measure (empty = the synthetic model of the shape flags)")
 	requests := fs.Int("requests", 2, "with -concurrency: requests per concurrent client, back to back")
 	promptWords := fs.Int("prompt-words", 100, "with -concurrency: words per prompt")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if rf.threads == 0 {
+		rf.threads = runtime.NumCPU() // ollama gets the same count
 	}
 	if *concurrency != "" {
 		// The report goes to -out only when it is given: the default is
@@ -51,9 +54,6 @@ func runBench(ctx context.Context, args []string) error {
 			}
 		})
 		return benchConcurrent(ctx, sf, rf, *concurrency, *model, *ollamaBin, *work, outSet, *rounds, *requests, *promptWords, *genTokens)
-	}
-	if rf.threads == 0 {
-		rf.threads = runtime.NumCPU()
 	}
 	spec, err := sf.spec()
 	if err != nil {
