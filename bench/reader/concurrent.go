@@ -60,9 +60,10 @@ type Throughput struct {
 	Concurrency, Requests int
 	Variant               Variant
 	// Failed counts the peer's failed requests (their tokens are not
-	// counted; FirstError is the first one's error): ollama v0.17.4 now
-	// and then answers a non-streamed request with done false under
-	// parallel load. A failure of ours ends the benchmark instead.
+	// counted; FirstError is the first one's error): ollama v0.17.4's
+	// runner aborts a generation that repeats one token more than 30
+	// times (llm/server.go) and answers a non-streamed request with done
+	// false. A failure of ours ends the benchmark instead.
 	Failed                            int
 	FirstError                        string
 	PromptTokens, GenTokens           int // in all
