@@ -113,7 +113,9 @@ func (c *opsCheck) model(p string, m *ModelConfig) {
 	if m.Slots < 0 {
 		c.add(p+".slots", "%d; give 0 (1) or more", m.Slots)
 	}
-	if batch := cmp.Or(m.BatchSize, DefaultBatchSize); m.BatchSize >= 0 && m.Slots >= batch {
+	if m.Slots > MaxSlots {
+		c.add(p+".slots", "%d; llama.cpp decodes at most %d sequences in one context: give %d or fewer", m.Slots, MaxSlots, MaxSlots)
+	} else if batch := cmp.Or(m.BatchSize, DefaultBatchSize); m.BatchSize >= 0 && m.Slots >= batch {
 		c.add(p+".slots", "%d slots need a batchSize above them (batchSize %d): every decode carries one token of each running generation and room for prompts; lower slots or raise batchSize", m.Slots, batch)
 	}
 	if kv, err := ParseKVCacheType(string(m.KVCacheType)); err != nil {

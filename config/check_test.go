@@ -14,8 +14,8 @@ func TestValidationNamesFieldsAndFixes(t *testing.T) {
 	copyFile(t, tinyProfileFile, filepath.Join(dir, "p.yaml"))
 	_, err := ParseOps([]byte(`
 models:
-  a: {path: a.gguf, ollama: "llama3.2:1b", kvCacheType: f8, gpuLayers: -2}
-  b: {threads: -1, slots: 600}
+  a: {path: a.gguf, ollama: "llama3.2:1b", kvCacheType: f8, gpuLayers: -2, slots: 600, batchSize: 1024}
+  b: {threads: -1, slots: 200, batchSize: 200}
 profiles:
   p: {path: p.yaml, model: c}
   q: {path: missing.yaml}
@@ -36,9 +36,10 @@ languageDetection: {accuracy: medium}
 		"models.a (line 3): path and ollama are both set",
 		`models.a.kvCacheType (line 3): "f8"`,
 		"models.a.gpuLayers (line 3): -2",
+		"models.a.slots (line 3): 600; llama.cpp decodes at most 256 sequences in one context: give 256 or fewer",
 		"models.b (line 4): give path:",
 		"models.b.threads (line 4): -1",
-		"models.b.slots (line 4): 600 slots need a batchSize above them (batchSize 512)",
+		"models.b.slots (line 4): 200 slots need a batchSize above them (batchSize 200)",
 		`profiles.p.model (line 6): "c" is not a configured model (have: a, b)`,
 		"profiles.q.path (line 7): load profile",
 		`profiles.none (line 8): "none" is reserved`,

@@ -41,6 +41,9 @@ const (
 	// DefaultBatchSize is models.<name>.batchSize when it is 0, as
 	// steering.Options.BatchSize.
 	DefaultBatchSize = 512
+	// MaxSlots is the most slots a model may have: llama.cpp's
+	// LLAMA_MAX_SEQ, the sequences one context decodes.
+	MaxSlots = 256
 )
 
 // DefaultLanguages are the languages detected when the ops file names none:

@@ -313,7 +313,7 @@ func (m *Model) Close() {
 }
 
 // maxSequences is llama.cpp's LLAMA_MAX_SEQ.
-const maxSequences = 256
+const maxSequences = config.MaxSlots
 
 // lcontext is one llama.cpp context with its hook, threadpool and batch.
 // The model's scheduler owns one; CaptureTokens makes its own.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/asmr-search/generative-asmr/internal/localcluster"
@@ -78,4 +79,35 @@ func CPUTimes() CPUSample {
 		}
 	}
 	return s
+}
+
+// ChildPIDs lists the processes whose parent is pid (ollama's runner),
+// from /proc; none elsewhere.
+func ChildPIDs(pid int) []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, e := range ents {
+		var c int
+		if _, err := fmt.Sscan(e.Name(), &c); err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// After the parenthesised name: state, then the parent's pid.
+		i := strings.LastIndexByte(string(b), ')')
+		var state string
+		var ppid int
+		if i >= 0 {
+			fmt.Sscan(string(b[i+1:]), &state, &ppid)
+		}
+		if ppid == pid {
+			out = append(out, c)
+		}
+	}
+	return out
 }

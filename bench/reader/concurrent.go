@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/asmr-search/generative-asmr/bench/cluster"
 	"github.com/asmr-search/generative-asmr/bench/internal/sysinfo"
 	"github.com/asmr-search/generative-asmr/bench/ollamapeer"
 	"github.com/asmr-search/generative-asmr/config"
@@ -51,6 +52,8 @@ type ConcurrentConfig struct {
 	// measured beside ours on the same GGUF, prompts, threads and context
 	// per sequence (raw, greedy). Work holds its store and log.
 	Ollama, Work string
+	// Command is the command line the report names as its source.
+	Command string
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
 }
@@ -64,8 +67,13 @@ type Throughput struct {
 	// runner aborts a generation that repeats one token more than 30
 	// times (llm/server.go) and answers a non-streamed request with done
 	// false. A failure of ours ends the benchmark instead.
-	Failed                            int
-	FirstError                        string
+	Failed     int
+	FirstError string
+	// OwnCPUs is the CPU time of this process and, for Ollama, the
+	// peer's server and runner, per second of the measurement; OtherCPUs
+	// that of every other process on the machine (other work that the
+	// measurement shared the cores with).
+	OwnCPUs, OtherCPUs                float64
 	PromptTokens, GenTokens           int // in all
 	Wall                              time.Duration
 	MeanLatency, MaxLatency           time.Duration
@@ -261,6 +269,11 @@ func (b *burst) measure(ctx context.Context, c int, v Variant) (Throughput, erro
 	)
 	base := b.next
 	b.next += c * b.cfg.Requests
+	pids := []int{os.Getpid()}
+	if v == Ollama {
+		pids = append(append(pids, b.peer.PID()), cluster.ChildPIDs(b.peer.PID())...)
+	}
+	cpu0, proc0 := cluster.CPUTimes(), cluster.ProcTicks(pids...)
 	start := time.Now()
 	for client := range c {
 		wg.Go(func() {
@@ -295,6 +308,8 @@ func (b *burst) measure(ctx context.Context, c int, v Variant) (Throughput, erro
 	}
 	wg.Wait()
 	t.Wall = time.Since(start)
+	t.OwnCPUs = float64(cluster.ProcTicks(pids...)-proc0) / cluster.ClockTicks / t.Wall.Seconds()
+	t.OtherCPUs = max(0, cluster.CPUTimes().BusySince(cpu0)*float64(runtime.NumCPU())-t.OwnCPUs)
 	if first != nil {
 		return t, first
 	}
@@ -332,9 +347,9 @@ func ConcurrentReport(cfg ConcurrentConfig, levels []*Level) string {
 		size = float64(st.Size()) / 1e6
 	}
 	fmt.Fprintf(&b, "# Serving throughput: concurrent requests in one batched context\n\n")
-	fmt.Fprintf(&b, "Written by `make bench-throughput` (`bin/asmr bench -concurrency`) on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(&b, "Written by `%s` on %s.\n\n", cmp.Or(cfg.Command, "asmr bench -concurrency"), time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "- Machine: %s, %d CPUs; Go %s\n", sysinfo.CPUModel(), runtime.NumCPU(), runtime.Version())
-	fmt.Fprintf(&b, "- Model: %s, %.0f MB; one context of %d slots (sequences), threads %d (0: steering's default), context %d per slot, batch %d, flash attention %s\n",
+	fmt.Fprintf(&b, "- Model: %s, %.0f MB; one context of %d slots (sequences), threads %d, context %d per slot, batch %d, flash attention %s\n",
 		filepath.Base(cfg.Model), size, slices.Max(cfg.Concurrency), o.Threads, o.ContextSize, o.BatchSize, flashName(o.FlashAttention))
 	fmt.Fprintf(&b, "- Each measurement: that many clients, %d requests each back to back, every prompt its own (%d words; the prompt cache off), %d generated tokens at most, greedy\n",
 		cfg.Requests, cfg.PromptWords, cfg.GenTokens)
@@ -346,11 +361,12 @@ func ConcurrentReport(cfg ConcurrentConfig, levels []*Level) string {
 	}
 	fmt.Fprintf(&b, "- %d interleaved rounds (the order of the measurements rotates every round); medians of generated tokens/s over all sequences (prefill time included)\n\n", max(cfg.Rounds, 1))
 	base := levels[0]
-	fmt.Fprintf(&b, "| concurrent requests | unsteered tok/s | steered tok/s | steered / unsteered | unsteered vs %d | steered vs %d | mean latency s (unsteered) |", base.Concurrency, base.Concurrency)
+	fmt.Fprintf(&b, "*Prompt tokens* is the mean per request; *other CPUs* the median CPU time of every process besides the measured ones (this benchmark, and ollama's server and runner) per second: other work that shared the cores.\n\n")
+	fmt.Fprintf(&b, "| concurrent requests | unsteered tok/s | steered tok/s | steered / unsteered | unsteered vs %d | steered vs %d | mean latency s (unsteered) | prompt tokens | other CPUs |", base.Concurrency, base.Concurrency)
 	if peer {
-		fmt.Fprintf(&b, " ollama tok/s | ollama vs %d | ours unsteered / ollama | ours steered / ollama |", base.Concurrency)
+		fmt.Fprintf(&b, " ollama tok/s | ollama vs %d | ours unsteered / ollama | ours steered / ollama | ollama failed requests |", base.Concurrency)
 	}
-	fmt.Fprintf(&b, "\n|%s\n", strings.Repeat("---:|", 7+4*boolInt(peer)))
+	fmt.Fprintf(&b, "\n|%s\n", strings.Repeat("---:|", 9+5*boolInt(peer)))
 	u0, s0, o0 := medianTPS(base.Unsteered), medianTPS(base.Steered), medianTPS(base.Ollama)
 	for _, l := range levels {
 		u, s := medianTPS(l.Unsteered), medianTPS(l.Steered)
@@ -358,10 +374,21 @@ func ConcurrentReport(cfg ConcurrentConfig, levels []*Level) string {
 		for _, t := range l.Unsteered {
 			lat = append(lat, t.MeanLatency.Seconds())
 		}
-		fmt.Fprintf(&b, "| %d | %.2f | %.2f | %.3f | %.2f | %.2f | %.2f |", l.Concurrency, u, s, s/u, u/u0, s/s0, median(lat))
+		all := slices.Concat(l.Unsteered, l.Steered, l.Ollama)
+		var other []float64
+		prompt, reqs := 0, 0
+		for _, t := range all {
+			other = append(other, t.OtherCPUs)
+			prompt, reqs = prompt+t.PromptTokens, reqs+t.Requests
+		}
+		fmt.Fprintf(&b, "| %d | %.2f | %.2f | %.3f | %.2f | %.2f | %.2f | %.0f | %.2f |", l.Concurrency, u, s, s/u, u/u0, s/s0, median(lat), float64(prompt)/float64(max(reqs, 1)), median(other))
 		if peer {
 			o := medianTPS(l.Ollama)
-			fmt.Fprintf(&b, " %.2f | %.2f | %.3f | %.3f |", o, o/o0, u/o, s/o)
+			failed, sent := 0, 0
+			for _, t := range l.Ollama {
+				failed, sent = failed+t.Failed, sent+t.Failed+t.Requests
+			}
+			fmt.Fprintf(&b, " %.2f | %.2f | %.3f | %.3f | %d of %d |", o, o/o0, u/o, s/o, failed, sent)
 		}
 		b.WriteString("\n")
 	}
@@ -380,6 +407,15 @@ func ConcurrentReport(cfg ConcurrentConfig, levels []*Level) string {
 	}
 	if peer {
 		fmt.Fprintf(&b, "- %d request(s), ours unsteered / ollama serve: %.3f%s\n", base.Concurrency, u0/o0, target(true, u0/o0, 1.0))
+	}
+	most := 0.0
+	for _, l := range levels {
+		for _, t := range slices.Concat(l.Unsteered, l.Steered, l.Ollama) {
+			most = max(most, t.OtherCPUs)
+		}
+	}
+	if most > 0.25 {
+		fmt.Fprintf(&b, "- **Other work shared the cores:** up to %.2f CPUs of other processes during a measurement; its figures are disturbed (compare the rounds)\n", most)
 	}
 	for _, l := range levels {
 		for _, t := range l.Ollama {

@@ -54,7 +54,7 @@ func TestConcurrentReportWithPeer(t *testing.T) {
 	tp := func(c int, v Variant, tps ...float64) []Throughput {
 		var ts []Throughput
 		for _, x := range tps {
-			ts = append(ts, Throughput{Concurrency: c, Variant: v, GenTPS: x, MeanLatency: time.Second})
+			ts = append(ts, Throughput{Concurrency: c, Variant: v, Requests: 1, GenTPS: x, MeanLatency: time.Second})
 		}
 		return ts
 	}
@@ -63,16 +63,18 @@ func TestConcurrentReportWithPeer(t *testing.T) {
 		{Concurrency: 4, Unsteered: tp(4, Unsteered, 100, 120), Steered: tp(4, Steered, 100, 100), Ollama: tp(4, Ollama, 90, 90)},
 	}
 	levels[1].Ollama[1].Requests, levels[1].Ollama[1].Failed, levels[1].Ollama[1].FirstError = 3, 1, "response not done"
+	levels[1].Steered[0].OtherCPUs = 0.6
 	rep := ConcurrentReport(ConcurrentConfig{Model: "m.gguf", Concurrency: []int{1, 4}, Rounds: 2, Requests: 1, PromptWords: 5, GenTokens: 8}, levels)
 	for _, want := range []string{
-		"| 1 | 55.00 | 55.00 | 1.000 | 1.00 | 1.00 | 1.00 | 45.00 | 1.00 | 1.222 | 1.222 |",
-		"| 4 | 110.00 | 100.00 | 0.909 | 2.00 | 1.82 | 1.00 | 90.00 | 2.00 | 1.222 | 1.111 |",
+		"| 1 | 55.00 | 55.00 | 1.000 | 1.00 | 1.00 | 1.00 | 0 | 0.00 | 45.00 | 1.00 | 1.222 | 1.222 | 0 of 2 |",
+		"| 4 | 110.00 | 100.00 | 0.909 | 2.00 | 1.82 | 1.00 | 0 | 0.00 | 90.00 | 2.00 | 1.222 | 1.111 | 1 of 5 |",
 		"4 concurrent / 1 request, unsteered: 2.00 (target >= 2.50: MISSED)",
 		"(ollama serve on the same load: 4 concurrent / 1 request 2.00)",
 		"4 concurrent, steered (each request differently) / unsteered: 0.909 (target >= 0.95: MISSED)",
 		"1 request(s), ours unsteered / ollama serve: 1.222 (target >= 1.00: met)",
 		"| 2 | 60.00 | 56.00 | 50.00 | 120.00 | 100.00 | 90.00 |",
 		"ollama, 4 concurrent: 1 of 4 requests failed (not counted in its tokens/s), the first with: response not done",
+		"**Other work shared the cores:** up to 0.60 CPUs",
 	} {
 		if !strings.Contains(rep, want) {
 			t.Errorf("report lacks %q:\n%s", want, rep)

@@ -27,7 +27,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -250,7 +249,7 @@ func Run(ctx context.Context, cfg Config) (string, error) {
 		b.kinds = append(b.kinds, kind{clients: n})
 	}
 	weaviatePID := node.Nodes[0].PID
-	pids := func() []int { return append([]int{weaviatePID, peer.PID()}, childPIDs(peer.PID())...) }
+	pids := func() []int { return append([]int{weaviatePID, peer.PID()}, cluster.ChildPIDs(peer.PID())...) }
 	sides := []*side{
 		{name: "generative-asmr", class: oursClass, ours: true, pids: pids},
 		{name: "generative-ollama + ollama serve", class: ollamaClass, pids: pids},
@@ -400,35 +399,4 @@ func (b *bench) measure(ctx context.Context, s *side, kd kind, r int) (result, e
 		res.counted, res.promptTokens, res.completionTokens = d.Generations, d.PromptTokens, d.EvalTokens
 	}
 	return res, nil
-}
-
-// childPIDs lists the processes whose parent is pid (ollama's runner),
-// from /proc; none elsewhere.
-func childPIDs(pid int) []int {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var out []int
-	for _, e := range ents {
-		var c int
-		if _, err := fmt.Sscan(e.Name(), &c); err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// After the parenthesised name: state, then the parent's pid.
-		i := strings.LastIndexByte(string(b), ')')
-		var state string
-		var ppid int
-		if i >= 0 {
-			fmt.Sscan(string(b[i+1:]), &state, &ppid)
-		}
-		if ppid == pid {
-			out = append(out, c)
-		}
-	}
-	return out
 }

@@ -30,7 +30,7 @@ func runBench(ctx context.Context, args []string) error {
 	rf.register(fs)
 	ollamaBin := fs.String("ollama", "", "ollama binary built from the pinned module (empty = skip the peer)")
 	work := fs.String("work", ".cache/bench", "folder for the model and the peer's store and log")
-	out := fs.String("out", "bench/results.md", "report to write")
+	out := fs.String("out", "bench/results.md", "report to write (with -concurrency: written only when given)")
 	rounds := fs.Int("rounds", 5, "interleaved rounds")
 	promptTokens := fs.Int("prompt-tokens", 128, "prompt length in bytes of text: tokens on the synthetic model (its vocabulary is byte-level), fewer on a real model (the report gives the count)")
 	genTokens := fs.Int("gen-tokens", 32, "tokens to generate per run")
@@ -105,7 +105,7 @@ func benchConcurrent(ctx context.Context, sf specFlags, rf readerFlags, levels, 
 		}
 	}
 	cfg := reader.ConcurrentConfig{Model: model, Ollama: ollamaBin, Work: work, Options: opts, Concurrency: cs, Rounds: rounds, Requests: requests,
-		PromptWords: promptWords, GenTokens: genTokens, Log: os.Stdout}
+		PromptWords: promptWords, GenTokens: genTokens, Command: commandLine(), Log: os.Stdout}
 	measured, err := reader.Concurrent(ctx, cfg)
 	if err != nil {
 		return err
@@ -120,4 +120,17 @@ func benchConcurrent(ctx context.Context, sf specFlags, rf readerFlags, levels, 
 		return err
 	}
 	return os.WriteFile(out, []byte(report), 0o644)
+}
+
+// commandLine is how this process was started, as a report names its
+// source: asmr and its arguments, each quoted where the shell needs it.
+func commandLine() string {
+	parts := []string{"asmr"}
+	for _, a := range os.Args[1:] {
+		if a == "" || strings.ContainsAny(a, " \t\n'\"\\$`*?[]{}()<>|&;#~") {
+			a = strconv.Quote(a)
+		}
+		parts = append(parts, a)
+	}
+	return strings.Join(parts, " ")
 }
