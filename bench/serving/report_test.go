@@ -2,6 +2,8 @@ package serving
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -153,5 +155,34 @@ func TestQueryFindsTopic(t *testing.T) {
 		if passages[best].topic != q.topic {
 			t.Errorf("question %d (%q) finds passage %d first, of topic %d", i, q.text, best, passages[best].topic)
 		}
+	}
+}
+
+// The work folder is emptied only when it is new, empty or the
+// benchmark's own; a folder of other files is refused and kept.
+func TestEmptyWork(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "w")
+	if err := emptyWork(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "node.log"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := emptyWork(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node.log")); !os.IsNotExist(err) {
+		t.Errorf("the benchmark's own folder was not emptied: %v", err)
+	}
+	other := t.TempDir()
+	keep := filepath.Join(other, "go.mod")
+	if err := os.WriteFile(keep, []byte("module x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := emptyWork(other); err == nil || !strings.Contains(err.Error(), "give a new or empty folder") {
+		t.Errorf("a folder of other files: %v", err)
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Errorf("a file of another folder was removed: %v", err)
 	}
 }

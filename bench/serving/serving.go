@@ -183,10 +183,7 @@ func Run(ctx context.Context, cfg Config) (string, error) {
 	if _, err := os.Stat(model); err != nil {
 		return "", fmt.Errorf("model: %w", err)
 	}
-	if err := os.RemoveAll(work); err != nil {
-		return "", err
-	}
-	if err := os.MkdirAll(work, 0o755); err != nil {
+	if err := emptyWork(work); err != nil {
 		return "", err
 	}
 
@@ -399,4 +396,30 @@ func (b *bench) measure(ctx context.Context, s *side, kd kind, r int) (result, e
 		res.counted, res.promptTokens, res.completionTokens = d.Generations, d.PromptTokens, d.EvalTokens
 	}
 	return res, nil
+}
+
+// workMark is the file that marks a work folder as this benchmark's.
+const workMark = ".asmr-bench-serving"
+
+// emptyWork empties dir for a run and marks it as the benchmark's. A
+// folder that holds anything and lacks the mark is left alone: -work .
+// would otherwise delete a checkout.
+func emptyWork(dir string) error {
+	ents, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("-work %s: %w", dir, err)
+	case len(ents) > 0:
+		if _, err := os.Stat(filepath.Join(dir, workMark)); err != nil {
+			return fmt.Errorf("-work %s holds files that asmr bench serving did not write (no %s): give a new or empty folder, since each run empties it", dir, workMark)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, workMark), nil, 0o644)
 }
