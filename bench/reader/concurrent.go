@@ -152,17 +152,12 @@ func Concurrent(ctx context.Context, cfg ConcurrentConfig) ([]*Level, error) {
 			order = append(order, run{l, v})
 		}
 	}
-	settle := cfg.Settle
-	if settle == 0 {
-		settle = time.Second
-	}
+	settle := cmp.Or(cfg.Settle, time.Second)
 	for r := range max(cfg.Rounds, 1) {
 		for k := range order {
 			x := order[(k+r)%len(order)]
-			select {
-			case <-time.After(settle):
-			case <-ctx.Done():
-				return nil, ctx.Err()
+			if err := pause(ctx, settle); err != nil {
+				return nil, err
 			}
 			t, err := b.measure(ctx, x.l.Concurrency, x.v)
 			if err != nil {

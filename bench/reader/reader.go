@@ -9,6 +9,7 @@
 package reader
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/asmr-search/generative-asmr/bench/ollamapeer"
 	"github.com/asmr-search/generative-asmr/steering"
@@ -40,6 +42,10 @@ type Config struct {
 	// Rounds of interleaved runs after one warm-up run each; PromptTokens
 	// and GenTokens per run.
 	Rounds, PromptTokens, GenTokens int
+	// Settle is the pause before each run (see pause): 0 = one second,
+	// negative = none. Without it, a run right after ollama's measured
+	// 20% slower prefill: ollama's runner answers before it is idle.
+	Settle time.Duration
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
 }
@@ -133,6 +139,18 @@ func Run(ctx context.Context, cfg Config) (string, error) {
 	return report(setups, cfg, modelPath, sh), nil
 }
 
+// pause waits d before a measurement (0: one second; negative: not at
+// all), so that the previous server's after-work does not fall into it,
+// or returns ctx's error.
+func pause(ctx context.Context, d time.Duration) error {
+	select {
+	case <-time.After(cmp.Or(d, time.Second)):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // ModelFile writes the synthetic model of spec into work, once, and
 // returns its path; log (nil: none) says when it writes.
 func ModelFile(work string, spec testmodel.Spec, log io.Writer) (string, error) {
@@ -176,6 +194,9 @@ func rounds(ctx context.Context, setups []*setup, run func(*setup, string) (samp
 	for r := range cfg.Rounds {
 		for i := range setups {
 			s := setups[(i+r)%len(setups)]
+			if err := pause(ctx, cfg.Settle); err != nil {
+				return err
+			}
 			smp, err := run(s, next())
 			if err != nil {
 				return fmt.Errorf("round %d, %s: %w", r+1, s.name, err)

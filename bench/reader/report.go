@@ -48,7 +48,7 @@ func report(configs []*setup, cfg Config, modelPath string, sh steering.Shape) s
 	}
 	fmt.Fprintf(&b, "- Threads %d, context %d, batch %d, flash attention %s, mmap %s; %s, %d generated at most, greedy\n",
 		o.Threads, o.ContextSize, o.BatchSize, flashName(o.FlashAttention), mmapName(o.Mmap), promptLen, genTokens)
-	fmt.Fprintf(&b, "- %d interleaved rounds after one warm-up run each (the order rotates every round; every run has its own prompt, so no KV cache is reused); medians below\n\n", rounds)
+	fmt.Fprintf(&b, "- %d interleaved rounds after one warm-up run each (the order rotates every round; a pause of a second before each run; every run has its own prompt, so no KV cache is reused); medians below\n\n", rounds)
 	fmt.Fprintf(&b, "| configuration | prefill tok/s | decode tok/s | decode vs unsteered |\n|---|---:|---:|---:|\n")
 	base := configs[0]
 	baseDec := med(base, dec)
