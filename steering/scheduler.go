@@ -447,6 +447,12 @@ func (s *scheduler) sample(q *sequence) {
 	} else {
 		bad = s.c.nonFinite(q.out)
 	}
+	if bad < 0 {
+		// llama.cpp has no logits at the column: a bug of ours in the
+		// batch's output flags, reported rather than sampled from.
+		s.finish(q, nil, fmt.Errorf("no logits at batch column %d after %d generated tokens", q.out, res.CompletionTokens))
+		return
+	}
 	if bad > 0 {
 		beside := ""
 		if s.width > 1 || s.dirty {
