@@ -191,7 +191,7 @@ bench-reader: asmr model ollama
 # bench-throughput writes bench/throughput.md: generated tokens/s with 1, 4
 # and 10 concurrent requests in one batched context, unsteered and each
 # request steered differently, and ollama serve with as many parallel
-# sequences (about 10 minutes on 2 cores).
+# sequences (about 6 minutes on 2 cores).
 BENCH_THROUGHPUT_FLAGS ?=
 
 bench-throughput: asmr model ollama
