@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -70,23 +69,14 @@ func runBench(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println()
-	fmt.Print(report)
-	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(*out, []byte(report), 0o644)
+	return printReport(report, *out)
 }
 
 // benchConcurrent is runBench with -concurrency.
 func benchConcurrent(ctx context.Context, sf specFlags, rf readerFlags, levels, model, ollamaBin, work, out string, rounds, requests, promptWords, genTokens int) error {
-	var cs []int
-	for _, f := range strings.Split(levels, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			return fmt.Errorf("-concurrency %q: want levels of 1 or more, comma-separated", levels)
-		}
-		cs = append(cs, n)
+	cs, err := parseCounts("concurrency", levels, "levels", "")
+	if err != nil {
+		return err
 	}
 	if rounds < 1 || requests < 1 || promptWords < 1 || genTokens < 1 {
 		return fmt.Errorf("-rounds %d, -requests %d, -prompt-words %d, -gen-tokens %d: want 1 or more each", rounds, requests, promptWords, genTokens)
@@ -110,16 +100,21 @@ func benchConcurrent(ctx context.Context, sf specFlags, rf readerFlags, levels, 
 	if err != nil {
 		return err
 	}
-	report := reader.ConcurrentReport(cfg, measured)
-	fmt.Println()
-	fmt.Print(report)
-	if out == "" {
-		return nil
+	return printReport(reader.ConcurrentReport(cfg, measured), out)
+}
+
+// parseCounts parses flag's comma-separated value of counts of 1 or more
+// (what they are, for the error, and an example to add to it).
+func parseCounts(flag, value, what, example string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(value, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("-%s %q: want %s of 1 or more, comma-separated%s", flag, value, what, example)
+		}
+		out = append(out, n)
 	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(out, []byte(report), 0o644)
+	return out, nil
 }
 
 // commandLine is how this process was started, as a report names its

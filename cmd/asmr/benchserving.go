@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"strconv"
-	"strings"
 
 	"github.com/asmr-search/generative-asmr/bench/serving"
 )
@@ -58,13 +56,9 @@ func runBenchServing(ctx context.Context, args []string) error {
 	if n := serving.Passages(); *groupedLimit > n || *limit > n {
 		return fmt.Errorf("-grouped-limit %d, -limit %d: the classes hold %d passages; want %d or fewer each", *groupedLimit, *limit, n, n)
 	}
-	var cs []int
-	for _, f := range strings.Split(*clients, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			return fmt.Errorf("-clients %q: want client counts of 1 or more, comma-separated, e.g. 1,4", *clients)
-		}
-		cs = append(cs, n)
+	cs, err := parseCounts("clients", *clients, "client counts", ", e.g. 1,4")
+	if err != nil {
+		return err
 	}
 	for _, f := range []struct{ flag, path, fix string }{
 		{"weaviate", *weaviateBin, "build it with make server"},
