@@ -40,8 +40,9 @@ type ConcurrentConfig struct {
 	Rounds int
 	// Requests per client; PromptWords and GenTokens per request.
 	Requests, PromptWords, GenTokens int
-	// SteerHeads is how many heads each steered request steers (64 when
-	// 0), each request its own heads, shifts and token scope.
+	// SteerHeads is how many heads each steered request steers
+	// (defaultSteerHeads when 0), each request its own heads, shifts and
+	// token scope.
 	SteerHeads int
 	// Settle is the pause before each measurement, so that one server's
 	// after-work (ollama's runner answers before it is idle) does not
@@ -110,9 +111,6 @@ func Concurrent(ctx context.Context, cfg ConcurrentConfig) ([]*Level, error) {
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
-	if cfg.SteerHeads == 0 {
-		cfg.SteerHeads = 64
-	}
 	o := cfg.Options
 	o.Slots = slices.Max(cfg.Concurrency)
 	o.PromptCache = false
@@ -174,6 +172,8 @@ func Concurrent(ctx context.Context, cfg ConcurrentConfig) ([]*Level, error) {
 const (
 	// peerModel is the name of the model in the peer's store.
 	peerModel = "asmr-bench"
+	// defaultSteerHeads is ConcurrentConfig.SteerHeads when it is 0.
+	defaultSteerHeads = 64
 )
 
 // burst runs the requests of one measurement.
@@ -228,23 +228,10 @@ func (b *burst) params(i int, steered bool) steering.Params {
 	}
 	sh := b.m.Shape()
 	r := rand.New(rand.NewPCG(uint64(i+2), 11))
-	all := make([]steering.Head, 0, sh.Layers*sh.Heads)
-	for l := range sh.Layers {
-		for h := range sh.Heads {
-			all = append(all, steering.Head{Layer: l, Head: h})
-		}
-	}
+	all := everyHead(sh)
 	r.Shuffle(len(all), func(a, c int) { all[a], all[c] = all[c], all[a] })
-	heads := all[:min(b.cfg.SteerHeads, len(all))]
-	scale := float32(1+i%4) / float32(sh.HeadDim)
-	iv := steering.Intervention{}
-	for _, h := range heads {
-		v := make([]float32, sh.HeadDim)
-		for k := range v {
-			v[k] = float32(r.NormFloat64()) * scale
-		}
-		iv[h] = v
-	}
+	heads := all[:min(cmp.Or(b.cfg.SteerHeads, defaultSteerHeads), len(all))]
+	iv := randomShifts(r, heads, sh.HeadDim, float32(sh.HeadDim)/float32(1+i%4))
 	scope := config.TokenScopeGeneration
 	if i%2 == 1 {
 		scope = config.TokenScopeAll
@@ -349,7 +336,7 @@ func ConcurrentReport(cfg ConcurrentConfig, levels []*Level) string {
 	fmt.Fprintf(&b, "- Each measurement: that many clients, %d requests each back to back, every prompt its own (%d words; the prompt cache off), %d generated tokens at most, greedy\n",
 		cfg.Requests, cfg.PromptWords, cfg.GenTokens)
 	fmt.Fprintf(&b, "- Steered: every request steers %d heads of its own (drawn per request), with its own shift strength, and the token scope alternating between generation and all\n",
-		cmpInt(cfg.SteerHeads, 64))
+		cmp.Or(cfg.SteerHeads, defaultSteerHeads))
 	peer := len(levels[0].Ollama) > 0
 	if peer {
 		fmt.Fprintf(&b, "- ollama: `ollama serve` built from the pinned module, OLLAMA_NUM_PARALLEL %d, the same GGUF, prompts, threads and context per sequence, raw prompts, greedy; its log is ollama.log in the work folder\n", slices.Max(cfg.Concurrency))
@@ -363,18 +350,19 @@ func ConcurrentReport(cfg ConcurrentConfig, levels []*Level) string {
 	}
 	fmt.Fprintf(&b, "\n|%s\n", strings.Repeat("---:|", 9+5*boolInt(peer)))
 	u0, s0, o0 := medianTPS(base.Unsteered), medianTPS(base.Steered), medianTPS(base.Ollama)
+	most := 0.0 // the most CPU of other processes in any measurement
 	for _, l := range levels {
 		u, s := medianTPS(l.Unsteered), medianTPS(l.Steered)
 		var lat []float64
 		for _, t := range l.Unsteered {
 			lat = append(lat, t.MeanLatency.Seconds())
 		}
-		all := slices.Concat(l.Unsteered, l.Steered, l.Ollama)
 		var other []float64
 		prompt, reqs := 0, 0
-		for _, t := range all {
+		for _, t := range slices.Concat(l.Unsteered, l.Steered, l.Ollama) {
 			other = append(other, t.OtherCPUs)
 			prompt, reqs = prompt+t.PromptTokens, reqs+t.Requests
+			most = max(most, t.OtherCPUs)
 		}
 		fmt.Fprintf(&b, "| %d | %.2f | %.2f | %.3f | %.2f | %.2f | %.2f | %.0f | %.2f |", l.Concurrency, u, s, s/u, u/u0, s/s0, median(lat), float64(prompt)/float64(max(reqs, 1)), median(other))
 		if peer {
@@ -402,12 +390,6 @@ func ConcurrentReport(cfg ConcurrentConfig, levels []*Level) string {
 	}
 	if peer {
 		fmt.Fprintf(&b, "- %d request(s), ours unsteered / ollama serve: %.3f%s\n", base.Concurrency, u0/o0, target(true, u0/o0, 1.0))
-	}
-	most := 0.0
-	for _, l := range levels {
-		for _, t := range slices.Concat(l.Unsteered, l.Steered, l.Ollama) {
-			most = max(most, t.OtherCPUs)
-		}
 	}
 	if most > 0.25 {
 		fmt.Fprintf(&b, "- **Other work shared the cores:** up to %.2f CPUs of other processes during a measurement; its figures are disturbed (compare the rounds)\n", most)
@@ -445,13 +427,6 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-func cmpInt(a, def int) int {
-	if a == 0 {
-		return def
-	}
-	return a
 }
 
 // wordsPrompt is a prompt of n words, different for every i from its

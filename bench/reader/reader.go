@@ -96,17 +96,13 @@ func Run(ctx context.Context, cfg Config) (string, error) {
 	// 64 heads over 16 layers (4 per layer, centred), and every head of
 	// every layer: the split cost depends on steered layers, not heads.
 	mid := max(0, (sh.Layers-16)/2)
-	var some, every []steering.Head
+	var some []steering.Head
 	for l := mid; l < min(sh.Layers, mid+16); l++ {
 		for h := range min(4, sh.Heads) {
 			some = append(some, steering.Head{Layer: l, Head: h * max(1, sh.Heads/4)})
 		}
 	}
-	for l := range sh.Layers {
-		for h := range sh.Heads {
-			every = append(every, steering.Head{Layer: l, Head: h})
-		}
-	}
+	every := everyHead(sh)
 	setups := []*setup{
 		{name: "ours, unsteered"},
 		{name: fmt.Sprintf("ours, %d heads over %d layers", len(some), len(layersOf(some))), steer: randomSteer(sh, some), heads: len(some)},
@@ -121,7 +117,7 @@ func Run(ctx context.Context, cfg Config) (string, error) {
 			return "", err
 		}
 		defer peer.Stop()
-		if err := peer.Create(ctx, "asmr-bench", modelPath); err != nil {
+		if err := peer.Create(ctx, peerModel, modelPath); err != nil {
 			return "", err
 		}
 		setups = append(setups, &setup{name: "ollama serve", peer: true, note: fmt.Sprintf("pid %d, log %s", peer.PID(), filepath.Join(cfg.Work, "ollama.log"))})
@@ -129,7 +125,7 @@ func Run(ctx context.Context, cfg Config) (string, error) {
 			if !s.peer {
 				return runOurs(ctx, m, s, prompt, cfg.GenTokens)
 			}
-			t, err := peer.Generate(ctx, "asmr-bench", prompt, cfg.GenTokens, cfg.Options.Threads, cfg.Options.ContextSize)
+			t, err := peer.Generate(ctx, peerModel, prompt, cfg.GenTokens, cfg.Options.Threads, cfg.Options.ContextSize)
 			return sample{t.PromptTokens, t.EvalTokens, t.PrefillTPS(), t.DecodeTPS()}, err
 		}
 	}
@@ -225,16 +221,32 @@ func layersOf(hs []steering.Head) []int {
 // randomSteer gives each head a seeded random shift of norm 1: the speed
 // of steering does not depend on the values.
 func randomSteer(sh steering.Shape, heads []steering.Head) *steering.Steer {
-	r := rand.New(rand.NewPCG(7, 7))
+	return &steering.Steer{Intervention: randomShifts(rand.New(rand.NewPCG(7, 7)), heads, sh.HeadDim, float32(sh.HeadDim))}
+}
+
+// randomShifts gives each head a shift of dim values drawn from r, each a
+// standard normal divided by div.
+func randomShifts(r *rand.Rand, heads []steering.Head, dim int, div float32) steering.Intervention {
 	iv := steering.Intervention{}
 	for _, h := range heads {
-		v := make([]float32, sh.HeadDim)
+		v := make([]float32, dim)
 		for i := range v {
-			v[i] = float32(r.NormFloat64()) / float32(sh.HeadDim)
+			v[i] = float32(r.NormFloat64()) / div
 		}
 		iv[h] = v
 	}
-	return &steering.Steer{Intervention: iv}
+	return iv
+}
+
+// everyHead lists every head of every layer of sh, layer by layer.
+func everyHead(sh steering.Shape) []steering.Head {
+	hs := make([]steering.Head, 0, sh.Layers*sh.Heads)
+	for l := range sh.Layers {
+		for h := range sh.Heads {
+			hs = append(hs, steering.Head{Layer: l, Head: h})
+		}
+	}
+	return hs
 }
 
 // prompt is n bytes of plain text (n tokens with a byte vocabulary, fewer
