@@ -176,17 +176,12 @@ func freeThreadpool(p *threadpool) {
 	C.ggml_threadpool_free(p)
 }
 
-// logitsNonFinite counts the NaN and infinite logits of batch position i
-// of c's last decode; -1 when that position has no logits.
-func logitsNonFinite(c *llama.Context, i int) int {
-	return int(C.asmr_logits_scan(cContext(c), C.int32_t(i), nil))
-}
-
-// logitsArgmax is logitsNonFinite and, in the same pass, the token of the
-// largest finite logit (the lowest id among equals; -1 when none is
-// finite): greedy sampling without building llama.cpp's candidate array
-// of the whole vocabulary.
-func logitsArgmax(c *llama.Context, i int) (bad, tok int) {
+// logitsScan counts the NaN and infinite logits of batch position i of
+// c's last decode (-1 when that position has no logits) and, in the same
+// pass, finds the token of the largest finite logit, the lowest id among
+// equals (-1 when none is finite): greedy sampling without building
+// llama.cpp's candidate array of the whole vocabulary.
+func logitsScan(c *llama.Context, i int) (bad, tok int) {
 	var t C.int32_t
 	bad = int(C.asmr_logits_scan(cContext(c), C.int32_t(i), &t))
 	return bad, int(t)

@@ -380,15 +380,10 @@ func (m *Model) newContext(nCtx, nSeq, tables int) (*lcontext, error) {
 	return c, nil
 }
 
-// nonFinite counts the NaN and infinite logits of batch position i.
-func (c *lcontext) nonFinite(i int) int {
-	return logitsNonFinite(c.ctx, i)
-}
-
-// argmax is nonFinite and the greedy token of batch position i, in one
-// pass (see logitsArgmax).
-func (c *lcontext) argmax(i int) (bad, tok int) {
-	return logitsArgmax(c.ctx, i)
+// scan counts the NaN and infinite logits of batch position i and finds
+// its greedy token, in one pass (see logitsScan).
+func (c *lcontext) scan(i int) (bad, tok int) {
+	return logitsScan(c.ctx, i)
 }
 
 func (c *lcontext) free() {

@@ -374,7 +374,7 @@ func (s *scheduler) step() {
 		case q.j.evaluate:
 			for i := q.from; i < q.from+q.n; i++ {
 				q.j.logits = append(q.j.logits, c.ctx.GetLogitsIth(i))
-				if c.nonFinite(i) > 0 {
+				if bad, _ := c.scan(i); bad > 0 {
 					s.dirty = true // returned as they are, but see dirty
 				}
 			}
@@ -441,12 +441,7 @@ func (s *scheduler) sample(q *sequence) {
 	if j.p.logits != nil {
 		j.p.logits(s.c.ctx.GetLogitsIth(q.out))
 	}
-	var bad, tok int
-	if j.sampler == nil {
-		bad, tok = s.c.argmax(q.out)
-	} else {
-		bad = s.c.nonFinite(q.out)
-	}
+	bad, tok := s.c.scan(q.out)
 	if bad < 0 {
 		// llama.cpp has no logits at the column: a bug of ours in the
 		// batch's output flags, reported rather than sampled from.
