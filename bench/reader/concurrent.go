@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/asmr-search/generative-asmr/bench/cluster"
+	"github.com/asmr-search/generative-asmr/bench/internal/stats"
 	"github.com/asmr-search/generative-asmr/bench/internal/sysinfo"
 	"github.com/asmr-search/generative-asmr/bench/ollamapeer"
 	"github.com/asmr-search/generative-asmr/config"
@@ -316,7 +317,7 @@ func medianTPS(ts []Throughput) float64 {
 	for i, t := range ts {
 		v[i] = t.GenTPS
 	}
-	return median(v)
+	return stats.Median(v)
 }
 
 // ConcurrentReport is the Markdown report of the levels: medians, the
@@ -364,7 +365,7 @@ func ConcurrentReport(cfg ConcurrentConfig, levels []*Level) string {
 			prompt, reqs = prompt+t.PromptTokens, reqs+t.Requests
 			most = max(most, t.OtherCPUs)
 		}
-		fmt.Fprintf(&b, "| %d | %.2f | %.2f | %.3f | %.2f | %.2f | %.2f | %.0f | %.2f |", l.Concurrency, u, s, s/u, u/u0, s/s0, median(lat), float64(prompt)/float64(max(reqs, 1)), median(other))
+		fmt.Fprintf(&b, "| %d | %.2f | %.2f | %.3f | %.2f | %.2f | %.2f | %.0f | %.2f |", l.Concurrency, u, s, s/u, u/u0, s/s0, stats.Median(lat), float64(prompt)/float64(max(reqs, 1)), stats.Median(other))
 		if peer {
 			o := medianTPS(l.Ollama)
 			failed, sent := 0, 0

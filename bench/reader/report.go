@@ -6,10 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"time"
 
+	"github.com/asmr-search/generative-asmr/bench/internal/stats"
 	"github.com/asmr-search/generative-asmr/bench/internal/sysinfo"
 	"github.com/asmr-search/generative-asmr/config"
 	"github.com/asmr-search/generative-asmr/steering"
@@ -25,7 +25,7 @@ func report(configs []*setup, cfg Config, modelPath string, sh steering.Shape) s
 		for i, s := range c.runs {
 			v[i] = f(s)
 		}
-		return median(v)
+		return stats.Median(v)
 	}
 	dec := func(s sample) float64 { return s.decode }
 	pre := func(s sample) float64 { return s.prefill }
@@ -94,20 +94,6 @@ func target(applies bool, got, want float64) string {
 		return fmt.Sprintf(" (target >= %.2f: met)", want)
 	}
 	return fmt.Sprintf(" (target >= %.2f: MISSED)", want)
-}
-
-// median is the median of v (0 for none).
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if n := len(s); n%2 == 1 {
-		return s[n/2]
-	} else {
-		return (s[n/2-1] + s[n/2]) / 2
-	}
 }
 
 // flashName and mmapName are the -flash-attn and -mmap values of o.

@@ -47,12 +47,9 @@ func TestReport(t *testing.T) {
 	}
 }
 
-func TestPromptAndMedian(t *testing.T) {
+func TestPromptAndLayers(t *testing.T) {
 	if p := prompt(3, 200); len(p) != 200 || !strings.HasPrefix(p, "Run 3. ") {
 		t.Errorf("prompt %q", p)
-	}
-	if median(nil) != 0 || median([]float64{3, 1, 2}) != 2 || median([]float64{4, 1, 3, 2}) != 2.5 {
-		t.Error("median")
 	}
 	if len(layersOf([]steering.Head{{Layer: 1}, {Layer: 1, Head: 2}, {Layer: 3}})) != 2 {
 		t.Error("layersOf")

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/asmr-search/generative-asmr/bench/internal/stats"
 	"github.com/asmr-search/generative-asmr/bench/internal/sysinfo"
 	"github.com/asmr-search/generative-asmr/bench/ollamapeer"
 	"github.com/asmr-search/generative-asmr/profiles"
@@ -110,15 +111,11 @@ func figure(k kind, r result) float64 {
 // medianOf is the median over rounds of figure (the mean of the middle
 // two of an even count).
 func medianOf(k kind, runs []result) float64 {
-	if len(runs) == 0 {
-		return 0
-	}
 	v := make([]float64, len(runs))
 	for i, r := range runs {
 		v[i] = figure(k, r)
 	}
-	slices.Sort(v)
-	return (v[(len(v)-1)/2] + v[len(v)/2]) / 2
+	return stats.Median(v)
 }
 
 // medianRun is the round whose figure is nearest medianOf's (the first of
