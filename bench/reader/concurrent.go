@@ -123,11 +123,11 @@ func Concurrent(ctx context.Context, cfg ConcurrentConfig) ([]*Level, error) {
 	b := &burst{m: m, cfg: cfg}
 	variants := []Variant{Unsteered, Steered}
 	if cfg.Ollama != "" {
-		stop, err := b.startPeer(ctx, o.Slots)
-		if err != nil {
+		if b.peer, err = startPeer(ctx, cfg.Ollama, cfg.Work, cfg.Model,
+			fmt.Sprintf("OLLAMA_NUM_PARALLEL=%d", o.Slots), "OLLAMA_MAX_LOADED_MODELS=1"); err != nil {
 			return nil, err
 		}
-		defer stop()
+		defer b.peer.Stop()
 		variants = append(variants, Ollama)
 	}
 	// One warm-up request each: page in the weights, build the graphs,
@@ -185,21 +185,20 @@ type burst struct {
 	next int // request counter: every request's prompt and steering differ
 }
 
-// startPeer starts `ollama serve` with parallel sequences and imports the
-// model; stop stops it.
-func (b *burst) startPeer(ctx context.Context, parallel int) (stop func(), err error) {
-	work := cmp.Or(b.cfg.Work, ".")
-	peer, err := ollamapeer.Start(ctx, b.cfg.Ollama, filepath.Join(work, "ollama-models"), filepath.Join(work, "ollama.log"),
-		fmt.Sprintf("OLLAMA_NUM_PARALLEL=%d", parallel), "OLLAMA_MAX_LOADED_MODELS=1")
+// startPeer starts `ollama serve` (binary) with its store and log in work
+// and the extra environment env, and imports model as peerModel; the
+// caller stops it.
+func startPeer(ctx context.Context, binary, work, model string, env ...string) (*ollamapeer.Peer, error) {
+	work = cmp.Or(work, ".")
+	peer, err := ollamapeer.Start(ctx, binary, filepath.Join(work, "ollama-models"), filepath.Join(work, "ollama.log"), env...)
 	if err != nil {
 		return nil, err
 	}
-	if err := peer.Create(ctx, peerModel, b.cfg.Model); err != nil {
+	if err := peer.Create(ctx, peerModel, model); err != nil {
 		peer.Stop()
 		return nil, err
 	}
-	b.peer = peer
-	return func() { peer.Stop() }, nil
+	return peer, nil
 }
 
 // run generates request i with v and returns its prompt and generated

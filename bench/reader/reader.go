@@ -20,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/asmr-search/generative-asmr/bench/ollamapeer"
 	"github.com/asmr-search/generative-asmr/steering"
 	"github.com/asmr-search/generative-asmr/steering/testmodel"
 )
@@ -112,14 +111,11 @@ func Run(ctx context.Context, cfg Config) (string, error) {
 		return runOurs(ctx, m, s, prompt, cfg.GenTokens)
 	}
 	if cfg.Ollama != "" {
-		peer, err := ollamapeer.Start(ctx, cfg.Ollama, filepath.Join(cfg.Work, "ollama-models"), filepath.Join(cfg.Work, "ollama.log"))
+		peer, err := startPeer(ctx, cfg.Ollama, cfg.Work, modelPath)
 		if err != nil {
 			return "", err
 		}
 		defer peer.Stop()
-		if err := peer.Create(ctx, peerModel, modelPath); err != nil {
-			return "", err
-		}
 		setups = append(setups, &setup{name: "ollama serve", peer: true, note: fmt.Sprintf("pid %d, log %s", peer.PID(), filepath.Join(cfg.Work, "ollama.log"))})
 		run = func(s *setup, prompt string) (sample, error) {
 			if !s.peer {
